@@ -1,0 +1,1 @@
+"""Synthetic world, training runs, baselines, backtests and benchmarks."""

@@ -1,0 +1,1 @@
+"""History data contracts, ingestion, point-in-time features and their catalogue."""

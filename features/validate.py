@@ -1,0 +1,237 @@
+"""Validation of an extract: every problem found, named by file, row and column, before anything
+is written. Cells arrive as text (CSV) or typed (Parquet) and leave typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features import uscc as uscc_codes
+from features.contracts import TABLES, Column, Kind, Table
+
+TRUE = {"true", "1", "yes", "y", "t"}
+FALSE = {"false", "0", "no", "n", "f"}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input, as ``file:row:column: reason``."""
+
+    file: str
+    row: int  # the line in a CSV file (header = 1); the 1-based row in a Parquet file
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row}:{self.column}: {self.reason}"
+
+
+@dataclass
+class Extract:
+    """One folder's tables, read but not yet checked."""
+
+    frames: dict[str, pd.DataFrame]  # table → cells (strings, "" for empty)
+    files: dict[str, str]  # table → file name
+    header_rows: dict[str, int]  # table → offset from frame position to reported row
+
+    def row(self, table: str, position: np.ndarray | int) -> np.ndarray | int:
+        return position + self.header_rows[table]
+
+
+@dataclass
+class Checked:
+    """The result of validation: typed frames, errors and warnings."""
+
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+class _Collector:
+    def __init__(self, extract: Extract, table: str, out: list[Problem]) -> None:
+        self.file = extract.files[table]
+        self.offset = extract.header_rows[table]
+        self.out = out
+
+    def rows(self, mask: pd.Series, column: str, reason: str | pd.Series) -> None:
+        positions = np.flatnonzero(mask.to_numpy())
+        if not len(positions):
+            return
+        reasons = reason[mask].tolist() if isinstance(reason, pd.Series) else [reason] * len(positions)
+        self.out.extend(
+            Problem(self.file, int(p) + self.offset, column, r)
+            for p, r in zip(positions, reasons, strict=True)
+        )
+
+    def header(self, column: str, reason: str) -> None:
+        self.out.append(Problem(self.file, 1, column, reason))
+
+
+def _quote(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: repr(str(v)))
+
+
+def _typed(col: Column, cells: pd.Series, known_on: dt.date, bad: _Collector) -> pd.Series:
+    """``cells`` (strings) converted to ``col``'s type; problems go to ``bad``."""
+    empty = cells.eq("")
+    if not col.nullable:
+        bad.rows(empty, col.name, "empty, a value is required")
+    present = ~empty
+    if col.kind is Kind.DATE:
+        parsed = pd.to_datetime(cells.where(present), format="%Y-%m-%d", errors="coerce")
+        bad.rows(present & parsed.isna(), col.name, "not a date (yyyy-mm-dd): " + _quote(cells))
+        late = parsed > pd.Timestamp(known_on)
+        bad.rows(late, col.name, "date " + cells + f" is after the load date {known_on}")
+        return parsed.astype("datetime64[s]")
+    if col.kind in (Kind.INT, Kind.MONEY):
+        number = pd.to_numeric(cells.where(present), errors="coerce")
+        bad.rows(present & number.isna(), col.name, "not a number: " + _quote(cells))
+        bad.rows(number < 0, col.name, "negative: " + cells)
+        if col.kind is Kind.INT:
+            bad.rows(number.notna() & (number % 1 != 0), col.name, "not a whole number: " + cells)
+        if col.low is not None:
+            bad.rows(number < col.low, col.name, f"below {col.low:g}: " + cells)
+        if col.high is not None:
+            bad.rows(number > col.high, col.name, f"above {col.high:g}: " + cells)
+        if col.kind is Kind.INT:
+            whole = number.where(number % 1 == 0)
+            return whole.astype("Int64")
+        return number.astype("float64")
+    if col.kind is Kind.BOOL:
+        lower = cells.str.lower()
+        known = lower.isin(TRUE | FALSE)
+        bad.rows(present & ~known, col.name, "not true/false: " + _quote(cells))
+        return lower.map(lambda v: True if v in TRUE else (False if v in FALSE else pd.NA)).astype(
+            "boolean"
+        )
+    if col.kind is Kind.ENUM:
+        bad.rows(
+            present & ~cells.isin(col.values),
+            col.name,
+            _quote(cells) + f" is not one of: {', '.join(col.values)}",
+        )
+    if col.pattern:
+        wrong = present & ~cells.str.fullmatch(col.pattern)
+        bad.rows(wrong, col.name, _quote(cells) + f" does not match {col.pattern}")
+    return cells.where(present, None).astype(object)
+
+
+def _uscc(
+    cells: pd.Series, column: str, mode: uscc_codes.CheckMode, allowed: Collection[str],
+    errors: _Collector, warnings: _Collector,
+) -> None:
+    present = cells.ne("")
+    shape, wrong_check = uscc_codes.check_problems(cells)
+    errors.rows(present & shape.ne(""), column, shape)
+    wrong = present & wrong_check & ~cells.isin(allowed)
+    reason = "USCC check character is wrong (GB 32100-2015): " + cells
+    if mode is uscc_codes.CheckMode.STRICT:
+        errors.rows(wrong, column, reason + "; allow-list it if the code is real")
+    else:
+        warnings.rows(wrong, column, reason)
+
+
+def _duplicates(cells: pd.Series, column: str, bad: _Collector) -> None:
+    present = cells.ne("")
+    dup = cells.duplicated(keep="first") & present
+    if dup.any():
+        first_pos = pd.Series(np.arange(len(cells)), index=cells.index).groupby(cells).transform("min")
+        first_row = (first_pos + bad.offset).astype(str)
+        bad.rows(dup, column, "duplicate " + column + " " + _quote(cells) + " (first on row " + first_row + ")")
+
+
+def validate(
+    extract: Extract,
+    *,
+    known_on: dt.date,
+    check_mode: uscc_codes.CheckMode = uscc_codes.CheckMode.STRICT,
+    allow_list: Collection[str] = frozenset(),
+    known_keys: Mapping[str, Collection[str]] | None = None,
+) -> Checked:
+    """Check ``extract`` as a whole; ``known_keys`` holds the record keys already stored, by table."""
+    known_keys = known_keys or {}
+    checked = Checked()
+    for name, table in TABLES.items():
+        if name not in extract.frames:
+            if table.required:
+                checked.errors.append(Problem(f"{name}.csv", 0, "-", "required table is missing"))
+            continue
+        checked.frames[name] = _check_table(
+            extract, table, known_on, check_mode, allow_list, checked
+        )
+    _check_references(extract, checked, known_keys)
+    checked.errors.sort()
+    checked.warnings.sort()
+    return checked
+
+
+def _check_table(
+    extract: Extract, table: Table, known_on: dt.date, mode: uscc_codes.CheckMode,
+    allowed: Collection[str], checked: Checked,
+) -> pd.DataFrame:
+    cells = extract.frames[table.name]
+    errors = _Collector(extract, table.name, checked.errors)
+    warnings = _Collector(extract, table.name, checked.warnings)
+    typed: dict[str, pd.Series] = {}
+    for col in table.columns:
+        if col.name not in cells.columns:
+            if col.required:
+                errors.header(col.name, "required column is missing")
+            typed[col.name] = pd.Series(None, index=cells.index, dtype=object)
+            continue
+        column = cells[col.name]
+        if col.kind is Kind.USCC:
+            _uscc(column, col.name, mode, allowed, errors, warnings)
+        typed[col.name] = _typed(col, column, known_on, errors)
+    if table.key in cells.columns:
+        _duplicates(cells[table.key], table.key, errors)
+    frame = pd.DataFrame(typed, index=cells.index)
+    for later, earlier in table.order:
+        before = frame[later] < frame[earlier]
+        errors.rows(
+            before.fillna(False), later,
+            f"{later} " + cells.get(later, "") + f" is before {earlier} " + cells.get(earlier, ""),
+        )
+    return frame
+
+
+def _check_references(
+    extract: Extract, checked: Checked, known_keys: Mapping[str, Collection[str]]
+) -> None:
+    def keys(table: str) -> set[str] | None:
+        stored = set(known_keys.get(table, ()))
+        if table in extract.frames and TABLES[table].key in extract.frames[table].columns:
+            return stored | set(extract.frames[table][TABLES[table].key])
+        return stored or None
+
+    for name, table in TABLES.items():
+        if name not in extract.frames or name == "enterprises":
+            continue
+        cells = extract.frames[name]
+        errors = _Collector(extract, name, checked.errors)
+        warnings = _Collector(extract, name, checked.warnings)
+        refs = {"uscc": "enterprises", **table.references}
+        for column, target in refs.items():
+            if column not in cells.columns:
+                continue
+            present = cells[column].ne("")
+            known = keys(target)
+            if known is None:
+                warnings.rows(present, column, f"not checked: no {target} loaded or given")
+                continue
+            unknown = present & ~cells[column].isin(known)
+            errors.rows(unknown, column, "unknown " + column + " " + _quote(cells[column])
+                        + f" (not in {target})")
+
+
+def problem_lines(problems: list[Problem], cap: int) -> list[str]:
+    lines = [str(p) for p in problems[:cap]]
+    if len(problems) > cap:
+        lines.append(f"… and {len(problems) - cap} more")
+    return lines
+

@@ -1,0 +1,1 @@
+"""Risk model, score and grade, premium tariff and explanations."""

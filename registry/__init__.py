@@ -1,0 +1,1 @@
+"""Joint-punishment lists: policy rules, procedure, derived status, audit chain, exports."""

@@ -1,0 +1,1 @@
+"""FastAPI app, CLI, settings, database sessions and the decision ledger."""

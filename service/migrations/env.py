@@ -1,0 +1,26 @@
+"""Alembic environment: the engine comes from :func:`service.db.upgrade` or the URL setting."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import features.tables  # noqa: F401  (registers the history tables)
+from features.tables import metadata
+
+config = context.config
+engine = config.attributes.get("engine")
+if engine is None:
+    from service.db import make_engine
+    from service.settings import get_settings
+
+    engine = make_engine(get_settings().database.url)
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

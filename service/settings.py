@@ -1,0 +1,62 @@
+"""Settings, read once from the environment (``SAFECREDIT_…``) through :func:`get_settings`.
+
+Nested groups use a double underscore: ``SAFECREDIT_DATABASE__URL``. The short form
+``SAFECREDIT_DATABASE_URL`` is accepted too.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR = Path("var")
+
+
+class DatabaseSettings(BaseModel):
+    url: str = f"sqlite:///{VAR / 'safecredit.db'}"
+    echo: bool = False
+
+
+class IngestSettings(BaseModel):
+    uscc_check: Literal["strict", "warn"] = "strict"
+    uscc_allow_list: Path | None = None  # one code a line, accepted despite a failed check
+    max_problems: int = 200  # reported per load before the list is cut
+
+
+class MlflowSettings(BaseModel):
+    tracking_uri: str = f"sqlite:///{VAR / 'mlflow.db'}"
+    artifact_root: Path = VAR / "mlartifacts"
+    experiment: str = "safecredit"
+    model_name: str = "safecredit-risk"
+    alias: str = "champion"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SAFECREDIT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    var_dir: Path = VAR
+    database: DatabaseSettings = DatabaseSettings()
+    ingest: IngestSettings = IngestSettings()
+    mlflow: MlflowSettings = MlflowSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_database_url(cls, data: Any) -> Any:
+        url = os.environ.get("SAFECREDIT_DATABASE_URL")
+        if url and isinstance(data, dict):
+            database = dict(data.get("database") or {})
+            database.setdefault("url", url)
+            data = {**data, "database": database}
+        return data
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

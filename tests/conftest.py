@@ -1,0 +1,85 @@
+"""Shared fixtures: the storage layer runs on SQLite **and** on the PostgreSQL server at
+127.0.0.1:5432 (database ``test``). PostgreSQL is not optional: if it is unreachable the run
+fails, unless ``SAFECREDIT_TEST_POSTGRES=off`` says on purpose that this run goes without it.
+
+Each database is migrated once per session; each test runs inside an outer transaction that is
+rolled back, the code under test committing to savepoints
+(``join_transaction_mode="create_savepoint"``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from service.db import make_engine, upgrade
+
+PG_URL = os.environ.get(
+    "SAFECREDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PG_SCHEMA = "safecredit_test"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _postgres_engine() -> Engine:
+    admin = make_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    except Exception as exc:  # noqa: BLE001 - turned into a failure that names the cause
+        pytest.fail(
+            f"PostgreSQL at {PG_URL} is unreachable ({exc.__class__.__name__}: {exc}); the "
+            "storage tests need it. Set SAFECREDIT_TEST_POSTGRES=off to run without it on purpose.",
+            pytrace=False,
+        )
+    finally:
+        admin.dispose()
+    from sqlalchemy import create_engine
+
+    return create_engine(
+        PG_URL, connect_args={"options": f"-csearch_path={PG_SCHEMA}"}, pool_pre_ping=True
+    )
+
+
+@pytest.fixture(scope="session")
+def engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Engine]:
+    """Migrated engines by backend name, created on first use."""
+    return {}
+
+
+def _engine(backend: str, engines: dict[str, Engine], tmp: pytest.TempPathFactory) -> Engine:
+    if backend not in engines:
+        if backend == "sqlite":
+            engine = make_engine(f"sqlite:///{tmp.mktemp('sqlite') / 'safecredit.db'}")
+        else:
+            if os.environ.get("SAFECREDIT_TEST_POSTGRES") == "off":
+                pytest.skip("PostgreSQL switched off by SAFECREDIT_TEST_POSTGRES=off")
+            engine = _postgres_engine()
+        upgrade(engine)
+        engines[backend] = engine
+    return engines[backend]
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(
+    request: pytest.FixtureRequest,
+    engines: dict[str, Engine],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Engine:
+    """A migrated engine, once per backend (tests that need real commits use this)."""
+    return _engine(request.param, engines, tmp_path_factory)
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose every commit is rolled back when the test ends."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as db:
+            yield db
+        outer.rollback()
