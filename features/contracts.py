@@ -70,7 +70,14 @@ VIOLATION_CATEGORIES: dict[str, str] = {
     "other": "其他",
 }
 
-PENALTY_MEASURES = ("warning", "fine", "suspension", "permit_suspended", "permit_revoked", "closure")
+PENALTY_MEASURES = (
+    "warning",
+    "fine",
+    "suspension",
+    "permit_suspended",
+    "permit_revoked",
+    "closure",
+)
 SEVERE_MEASURES = frozenset({"suspension", "permit_suspended", "permit_revoked", "closure"})
 REPORTING = ("on_time", "late", "concealed", "false")
 
@@ -133,12 +140,27 @@ ENTERPRISES = Table(
             doc="安全生产标准化 grade 1–3, empty when not graded",
         ),
         Column("established_on", Kind.DATE, doc="date of establishment"),
-        Column("legal_representative", Kind.TEXT, required=False, nullable=True,
-               doc="法定代表人, listed with the unit"),
-        Column("principal", Kind.TEXT, required=False, nullable=True,
-               doc="主要负责人, listed with the unit"),
-        Column("safety_lead", Kind.TEXT, required=False, nullable=True,
-               doc="安全管理负责人, listed with the unit"),
+        Column(
+            "legal_representative",
+            Kind.TEXT,
+            required=False,
+            nullable=True,
+            doc="法定代表人, listed with the unit",
+        ),
+        Column(
+            "principal",
+            Kind.TEXT,
+            required=False,
+            nullable=True,
+            doc="主要负责人, listed with the unit",
+        ),
+        Column(
+            "safety_lead",
+            Kind.TEXT,
+            required=False,
+            nullable=True,
+            doc="安全管理负责人, listed with the unit",
+        ),
     ),
 )
 
@@ -166,10 +188,19 @@ VIOLATIONS = Table(
         Column("found_on", Kind.DATE),
         Column("severity", Kind.ENUM, values=("general", "serious")),
         Column("category", Kind.ENUM, values=tuple(VIOLATION_CATEGORIES)),
-        Column("penalty_decision_id", Kind.ID, nullable=True,
-               doc="the penalty decision it led to, if any"),
-        Column("inspection_id", Kind.ID, required=False, nullable=True,
-               doc="the inspection that found it, if any"),
+        Column(
+            "penalty_decision_id",
+            Kind.ID,
+            nullable=True,
+            doc="the penalty decision it led to, if any",
+        ),
+        Column(
+            "inspection_id",
+            Kind.ID,
+            required=False,
+            nullable=True,
+            doc="the inspection that found it, if any",
+        ),
     ),
 )
 
@@ -185,11 +216,22 @@ PENALTIES = Table(
         Column("decided_on", Kind.DATE),
         Column("measure", Kind.ENUM, values=PENALTY_MEASURES),
         Column("amount_cny", Kind.MONEY, nullable=True, doc="fine amount, empty when no fine"),
-        Column("fine_multiplier", Kind.INT, nullable=True, low=2, high=5,
-               doc="2–5 when 安全生产法 Art. 114 applies (accident fines by multiple)"),
+        Column(
+            "fine_multiplier",
+            Kind.INT,
+            nullable=True,
+            low=2,
+            high=5,
+            doc="2–5 when 安全生产法 Art. 114 applies (accident fines by multiple)",
+        ),
         Column("fulfilled_on", Kind.DATE, nullable=True, doc="when carried out; empty while not"),
-        Column("department", Kind.TEXT, required=False, nullable=True,
-               doc="the department that imposed it (it decides any listing)"),
+        Column(
+            "department",
+            Kind.TEXT,
+            required=False,
+            nullable=True,
+            doc="the department that imposed it (it decides any listing)",
+        ),
     ),
 )
 
@@ -209,13 +251,27 @@ ACCIDENTS = Table(
         Column("deaths", Kind.INT),
         Column("serious_injuries", Kind.INT),
         Column("direct_loss_cny", Kind.MONEY),
-        Column("reporting", Kind.ENUM, values=REPORTING,
-               doc="on_time, late (迟报), concealed (瞒报) or false (谎报)"),
+        Column(
+            "reporting",
+            Kind.ENUM,
+            values=REPORTING,
+            doc="on_time, late (迟报), concealed (瞒报) or false (谎报)",
+        ),
         Column("responsible", Kind.BOOL, doc="the enterprise was found responsible"),
-        Column("penalty_decision_id", Kind.ID, required=False, nullable=True,
-               doc="the penalty decision for the accident, if any"),
-        Column("principal_fled", Kind.BOOL, required=False, nullable=True,
-               doc="the principal failed to organise rescue, left the post or fled"),
+        Column(
+            "penalty_decision_id",
+            Kind.ID,
+            required=False,
+            nullable=True,
+            doc="the penalty decision for the accident, if any",
+        ),
+        Column(
+            "principal_fled",
+            Kind.BOOL,
+            required=False,
+            nullable=True,
+            doc="the principal failed to organise rescue, left the post or fled",
+        ),
     ),
 )
 

@@ -18,7 +18,7 @@ def accident_grade(deaths: int, serious_injuries: int, direct_loss_cny: float) -
 
 
 def accident_grades(accidents: pd.DataFrame) -> pd.Series:
-    """Vectorised grade of each accident row (categorical, ordered general < … < especially_major)."""
+    """Vectorised grade of each accident row (ordered categorical: general … especially_major)."""
     deaths = accidents["deaths"].to_numpy()
     injuries = accidents["serious_injuries"].to_numpy()
     loss = accidents["direct_loss_cny"].to_numpy()

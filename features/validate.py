@@ -62,7 +62,9 @@ class _Collector:
         positions = np.flatnonzero(mask.to_numpy())
         if not len(positions):
             return
-        reasons = reason[mask].tolist() if isinstance(reason, pd.Series) else [reason] * len(positions)
+        reasons = (
+            reason[mask].tolist() if isinstance(reason, pd.Series) else [reason] * len(positions)
+        )
         self.out.extend(
             Problem(self.file, int(p) + self.offset, column, r)
             for p, r in zip(positions, reasons, strict=True)
@@ -122,8 +124,12 @@ def _typed(col: Column, cells: pd.Series, known_on: dt.date, bad: _Collector) ->
 
 
 def _uscc(
-    cells: pd.Series, column: str, mode: uscc_codes.CheckMode, allowed: Collection[str],
-    errors: _Collector, warnings: _Collector,
+    cells: pd.Series,
+    column: str,
+    mode: uscc_codes.CheckMode,
+    allowed: Collection[str],
+    errors: _Collector,
+    warnings: _Collector,
 ) -> None:
     present = cells.ne("")
     shape, wrong_check = uscc_codes.check_problems(cells)
@@ -140,9 +146,15 @@ def _duplicates(cells: pd.Series, column: str, bad: _Collector) -> None:
     present = cells.ne("")
     dup = cells.duplicated(keep="first") & present
     if dup.any():
-        first_pos = pd.Series(np.arange(len(cells)), index=cells.index).groupby(cells).transform("min")
+        first_pos = (
+            pd.Series(np.arange(len(cells)), index=cells.index).groupby(cells).transform("min")
+        )
         first_row = (first_pos + bad.offset).astype(str)
-        bad.rows(dup, column, "duplicate " + column + " " + _quote(cells) + " (first on row " + first_row + ")")
+        bad.rows(
+            dup,
+            column,
+            "duplicate " + column + " " + _quote(cells) + " (first on row " + first_row + ")",
+        )
 
 
 def validate(
@@ -153,7 +165,7 @@ def validate(
     allow_list: Collection[str] = frozenset(),
     known_keys: Mapping[str, Collection[str]] | None = None,
 ) -> Checked:
-    """Check ``extract`` as a whole; ``known_keys`` holds the record keys already stored, by table."""
+    """Check ``extract`` as a whole; ``known_keys``: record keys already stored, by table."""
     known_keys = known_keys or {}
     checked = Checked()
     for name, table in TABLES.items():
@@ -171,8 +183,12 @@ def validate(
 
 
 def _check_table(
-    extract: Extract, table: Table, known_on: dt.date, mode: uscc_codes.CheckMode,
-    allowed: Collection[str], checked: Checked,
+    extract: Extract,
+    table: Table,
+    known_on: dt.date,
+    mode: uscc_codes.CheckMode,
+    allowed: Collection[str],
+    checked: Checked,
 ) -> pd.DataFrame:
     cells = extract.frames[table.name]
     errors = _Collector(extract, table.name, checked.errors)
@@ -194,7 +210,8 @@ def _check_table(
     for later, earlier in table.order:
         before = frame[later] < frame[earlier]
         errors.rows(
-            before.fillna(False), later,
+            before.fillna(False),
+            later,
             f"{later} " + cells.get(later, "") + f" is before {earlier} " + cells.get(earlier, ""),
         )
     return frame
@@ -225,8 +242,11 @@ def _check_references(
                 warnings.rows(present, column, f"not checked: no {target} loaded or given")
                 continue
             unknown = present & ~cells[column].isin(known)
-            errors.rows(unknown, column, "unknown " + column + " " + _quote(cells[column])
-                        + f" (not in {target})")
+            errors.rows(
+                unknown,
+                column,
+                "unknown " + column + " " + _quote(cells[column]) + f" (not in {target})",
+            )
 
 
 def problem_lines(problems: list[Problem], cap: int) -> list[str]:
@@ -234,4 +254,3 @@ def problem_lines(problems: list[Problem], cap: int) -> list[str]:
     if len(problems) > cap:
         lines.append(f"… and {len(problems) - cap} more")
     return lines
-

@@ -31,7 +31,7 @@ def _postgres_engine() -> Engine:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
             conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
-    except Exception as exc:  # noqa: BLE001 - turned into a failure that names the cause
+    except Exception as exc:
         pytest.fail(
             f"PostgreSQL at {PG_URL} is unreachable ({exc.__class__.__name__}: {exc}); the "
             "storage tests need it. Set SAFECREDIT_TEST_POSTGRES=off to run without it on purpose.",

@@ -1,0 +1,201 @@
+"""Loading an extract into the event store: all or nothing, idempotent, versioned.
+
+A record whose content is unchanged is skipped; a changed record gets a new version known from
+the extract's date (``known_on``), so that features as of any earlier date are unchanged; a new
+record's first version is known from its own date (its ``known_on`` column in the contract).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from features.contracts import TABLES, Kind, Table
+from features.extract import read_extract
+from features.tables import HISTORY_TABLES, Load
+from features.uscc import CheckMode
+from features.validate import Problem, validate
+
+CHUNK = 20_000
+
+
+class IngestError(Exception):
+    """The extract was refused; nothing was written. ``problems`` name file, row, column, reason."""
+
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the extract; nothing was loaded")
+        self.problems = problems
+        self.warnings = warnings or []
+
+
+@dataclass
+class LoadReport:
+    load_id: int | None  # None when nothing changed
+    known_on: dt.date
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # table → new/changed/unchanged
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        return sum(c["new"] + c["changed"] for c in self.counts.values())
+
+
+def ingest(
+    session: Session,
+    folder: Path,
+    *,
+    known_on: dt.date | None = None,
+    check_mode: CheckMode = CheckMode.STRICT,
+    allow_list: Collection[str] = frozenset(),
+    progress: bool = False,
+) -> LoadReport:
+    """Validate the extract in ``folder`` as a whole, then write it in the caller's transaction.
+
+    Raises :class:`IngestError` (nothing written) when anything is wrong.
+    """
+    known_on = known_on or dt.date.today()
+    extract, files = read_extract(folder)
+    known_keys = {
+        name: _stored_keys(session, TABLES[name])
+        for name in ("enterprises", "penalties", "inspections")
+    }
+    checked = validate(
+        extract,
+        known_on=known_on,
+        check_mode=check_mode,
+        allow_list=allow_list,
+        known_keys=known_keys,
+    )
+    if checked.errors:
+        raise IngestError(checked.errors, checked.warnings)
+
+    report = LoadReport(load_id=None, known_on=known_on, warnings=checked.warnings)
+    plans = {}
+    for name, frame in checked.frames.items():
+        plans[name] = _plan(session, TABLES[name], frame, known_on)
+        report.counts[name] = {k: int(v) for k, v in plans[name][1].items()}
+    if report.written == 0:
+        return report
+
+    load = Load(
+        loaded_at=dt.datetime.now(dt.UTC),
+        known_on=known_on,
+        source=str(folder.resolve()),
+        files=files,
+        counts=report.counts,
+    )
+    session.add(load)
+    session.flush()
+    report.load_id = load.load_id
+    total = report.written
+    with tqdm(total=total, desc="loading", unit="rows", disable=not progress) as bar:
+        for name, (rows, _) in plans.items():
+            if len(rows):
+                rows["load_id"] = load.load_id
+                for written in write_rows(session, TABLES[name], rows):
+                    bar.update(written)
+    return report
+
+
+def _stored_keys(session: Session, table: Table) -> set[str]:
+    orm = HISTORY_TABLES[table.name]
+    return set(session.scalars(select(getattr(orm, table.key)).distinct()))
+
+
+def content_hashes(table: Table, frame: pd.DataFrame) -> np.ndarray:
+    """A digest of each row's contract columns, normalised, to tell changed records."""
+    parts = []
+    for col in table.columns:
+        values = frame[col.name]
+        if col.kind is Kind.DATE:
+            text = values.dt.strftime("%Y-%m-%d")
+        elif col.kind is Kind.MONEY:
+            text = values.round(2).map("{:.2f}".format)
+        elif col.kind is Kind.BOOL:
+            text = values.map({True: "true", False: "false"})
+        else:
+            text = values.astype(object).map(str)
+        parts.append(text.where(values.notna(), "").astype(str).to_numpy())
+    joined = ["\x1f".join(row) for row in zip(*parts, strict=True)]
+    return np.array([hashlib.md5(s.encode(), usedforsecurity=False).hexdigest() for s in joined])
+
+
+def _plan(
+    session: Session, table: Table, frame: pd.DataFrame, known_on: dt.date
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The versions to write for ``frame`` and the new/changed/unchanged counts."""
+    frame = frame.copy()
+    frame["content_hash"] = content_hashes(table, frame)
+    orm = HISTORY_TABLES[table.name]
+    key = getattr(orm, table.key)
+    stored = pd.DataFrame(
+        session.execute(
+            select(key, orm.content_hash, orm.known_from, orm.version_id).where(
+                orm.known_from <= known_on
+            )
+        ).all(),
+        columns=[table.key, "stored_hash", "known_from", "version_id"],
+    )
+    if len(stored):
+        stored = stored.sort_values(["known_from", "version_id"]).drop_duplicates(
+            table.key, keep="last"
+        )
+        merged = frame[[table.key]].merge(stored, on=table.key, how="left")
+        stored_hash = merged["stored_hash"].to_numpy()
+    else:
+        stored_hash = np.full(len(frame), None, dtype=object)
+    is_new = pd.isna(stored_hash)
+    unchanged = ~is_new & (stored_hash == frame["content_hash"].to_numpy())
+    changed = ~is_new & ~unchanged
+    first_known = frame[table.known_on].dt.date.to_numpy()
+    frame["known_from"] = np.where(is_new, first_known, known_on)
+    rows = frame.loc[is_new | changed]
+    counts = {
+        "new": int(is_new.sum()),
+        "changed": int(changed.sum()),
+        "unchanged": int(unchanged.sum()),
+    }
+    return rows, counts
+
+
+def _python_columns(table: Table, rows: pd.DataFrame) -> dict[str, list[Any]]:
+    columns: dict[str, list[Any]] = {}
+    for col in table.columns:
+        values = rows[col.name]
+        py = values.dt.date if col.kind is Kind.DATE else values
+        py = py.astype(object)
+        columns[col.name] = py.where(values.notna(), None).tolist()
+    for extra in ("known_from", "content_hash", "load_id"):
+        columns[extra] = rows[extra].tolist()
+    return columns
+
+
+def write_rows(session: Session, table: Table, rows: pd.DataFrame) -> Iterator[int]:
+    """Append ``rows`` (contract columns + known_from, content_hash, load_id) in chunks, yielding
+    how many each chunk wrote. PostgreSQL gets COPY; other databases a multi-row INSERT."""
+    columns = _python_columns(table, rows)
+    names = list(columns)
+    tuples = list(zip(*columns.values(), strict=True))
+    orm = HISTORY_TABLES[table.name]
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    for start in range(0, len(tuples), CHUNK):
+        chunk = tuples[start : start + CHUNK]
+        if postgres:
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {orm.__tablename__} ({', '.join(names)}) FROM STDIN") as copy:
+                for row in chunk:
+                    copy.write_row(row)
+        else:
+            session.execute(insert(orm), [dict(zip(names, row, strict=True)) for row in chunk])
+        yield len(chunk)
