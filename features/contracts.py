@@ -15,7 +15,7 @@ class Kind(StrEnum):
     ID = "id"  # a record identifier, unique within its table
     USCC = "uscc"  # a unified social credit code
     TEXT = "text"
-    DATE = "date"  # ISO yyyy-mm-dd, never after the load date
+    DATE = "date"  # ISO yyyy-mm-dd, never after the load date unless the column says so
     INT = "int"  # a non-negative whole number
     MONEY = "money"  # non-negative CNY
     BOOL = "bool"  # true/false, 1/0, yes/no
@@ -92,6 +92,7 @@ class Column:
     low: float | None = None  # inclusive bounds for numbers
     high: float | None = None
     pattern: str | None = None  # a regular expression TEXT values must match in full
+    future: bool = False  # a DATE that may lie after the load date (a deadline)
     doc: str = ""
 
 
@@ -170,9 +171,9 @@ INSPECTIONS = Table(
     known_on="inspected_on",
     doc="Law-enforcement inspections (执法检查).",
     columns=(
-        Column("inspection_id", Kind.ID),
+        Column("inspection_id", Kind.ID, doc="inspection record id"),
         _uscc(),
-        Column("inspected_on", Kind.DATE),
+        Column("inspected_on", Kind.DATE, doc="date of the inspection"),
     ),
 )
 
@@ -183,11 +184,13 @@ VIOLATIONS = Table(
     doc="Violations found (违法违规行为).",
     references={"penalty_decision_id": "penalties", "inspection_id": "inspections"},
     columns=(
-        Column("violation_id", Kind.ID),
+        Column("violation_id", Kind.ID, doc="violation record id"),
         _uscc(),
-        Column("found_on", Kind.DATE),
-        Column("severity", Kind.ENUM, values=("general", "serious")),
-        Column("category", Kind.ENUM, values=tuple(VIOLATION_CATEGORIES)),
+        Column("found_on", Kind.DATE, doc="date the violation was found"),
+        Column("severity", Kind.ENUM, values=("general", "serious"), doc="一般 or 严重"),
+        Column(
+            "category", Kind.ENUM, values=tuple(VIOLATION_CATEGORIES), doc="violation category key"
+        ),
         Column(
             "penalty_decision_id",
             Kind.ID,
@@ -211,10 +214,10 @@ PENALTIES = Table(
     doc="Administrative penalty decisions (行政处罚决定).",
     order=(("fulfilled_on", "decided_on"),),
     columns=(
-        Column("penalty_decision_id", Kind.ID),
+        Column("penalty_decision_id", Kind.ID, doc="decision number (处罚决定书文号)"),
         _uscc(),
-        Column("decided_on", Kind.DATE),
-        Column("measure", Kind.ENUM, values=PENALTY_MEASURES),
+        Column("decided_on", Kind.DATE, doc="date of the decision"),
+        Column("measure", Kind.ENUM, values=PENALTY_MEASURES, doc="the heaviest measure imposed"),
         Column("amount_cny", Kind.MONEY, nullable=True, doc="fine amount, empty when no fine"),
         Column(
             "fine_multiplier",
@@ -244,13 +247,13 @@ ACCIDENTS = Table(
     order=(("reported_on", "occurred_on"),),
     references={"penalty_decision_id": "penalties"},
     columns=(
-        Column("accident_id", Kind.ID),
+        Column("accident_id", Kind.ID, doc="accident record id"),
         _uscc(),
-        Column("occurred_on", Kind.DATE),
+        Column("occurred_on", Kind.DATE, doc="date it happened"),
         Column("reported_on", Kind.DATE, doc="when the authorities learned of it"),
-        Column("deaths", Kind.INT),
-        Column("serious_injuries", Kind.INT),
-        Column("direct_loss_cny", Kind.MONEY),
+        Column("deaths", Kind.INT, doc="死亡人数"),
+        Column("serious_injuries", Kind.INT, doc="重伤人数 (incl. acute industrial poisoning)"),
+        Column("direct_loss_cny", Kind.MONEY, doc="直接经济损失, CNY"),
         Column(
             "reporting",
             Kind.ENUM,
@@ -282,11 +285,11 @@ HAZARDS = Table(
     doc="Hidden dangers (事故隐患) and their rectification.",
     order=(("rectified_on", "found_on"), ("due_on", "found_on")),
     columns=(
-        Column("hazard_id", Kind.ID),
+        Column("hazard_id", Kind.ID, doc="hidden-danger record id"),
         _uscc(),
-        Column("found_on", Kind.DATE),
+        Column("found_on", Kind.DATE, doc="date it was found"),
         Column("level", Kind.ENUM, values=("general", "major"), doc="一般 or 重大隐患"),
-        Column("due_on", Kind.DATE, doc="rectification deadline"),
+        Column("due_on", Kind.DATE, future=True, doc="rectification deadline (may lie ahead)"),
         Column("rectified_on", Kind.DATE, nullable=True, doc="empty while open"),
     ),
 )

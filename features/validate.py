@@ -87,8 +87,9 @@ def _typed(col: Column, cells: pd.Series, known_on: dt.date, bad: _Collector) ->
     if col.kind is Kind.DATE:
         parsed = pd.to_datetime(cells.where(present), format="%Y-%m-%d", errors="coerce")
         bad.rows(present & parsed.isna(), col.name, "not a date (yyyy-mm-dd): " + _quote(cells))
-        late = parsed > pd.Timestamp(known_on)
-        bad.rows(late, col.name, "date " + cells + f" is after the load date {known_on}")
+        if not col.future:
+            late = parsed > pd.Timestamp(known_on)
+            bad.rows(late, col.name, "date " + cells + f" is after the load date {known_on}")
         return parsed.astype("datetime64[s]")
     if col.kind in (Kind.INT, Kind.MONEY):
         number = pd.to_numeric(cells.where(present), errors="coerce")

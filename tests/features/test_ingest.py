@@ -71,6 +71,13 @@ def test_a_later_extract_adds_versions_and_keeps_the_earlier_ones(
     assert versions == [(dt.date(2024, 3, 5), None), (dt.date(2025, 3, 1), dt.date(2025, 1, 20))]
 
 
+def test_a_deadline_may_lie_after_the_extracts_date(session: Session, tmp_path: Path) -> None:
+    frames = extracts.tables()
+    frames["hazards"].loc[0, "due_on"] = "2025-03-31"  # found 2024-03-05, still open, due ahead
+    report = load(session, extracts.write(tmp_path, frames))
+    assert report.counts["hazards"]["new"] == 2
+
+
 def test_only_required_tables_are_enough(session: Session, tmp_path: Path) -> None:
     frames = extracts.tables()
     frames["accidents"] = frames["accidents"].drop(columns="penalty_decision_id")
