@@ -51,3 +51,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def migrated_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for ``url`` with the schema brought to the newest revision."""
+    engine = make_engine(url, echo=echo)
+    upgrade(engine)
+    return engine

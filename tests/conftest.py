@@ -21,7 +21,7 @@ from service.db import make_engine, upgrade
 PG_URL = os.environ.get(
     "SAFECREDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-PG_SCHEMA = "safecredit_test"
+PG_SCHEMA = f"safecredit_test_{os.getpid()}"  # one per run: runs side by side never collide
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -47,9 +47,18 @@ def _postgres_engine() -> Engine:
 
 
 @pytest.fixture(scope="session")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Engine]:
-    """Migrated engines by backend name, created on first use."""
-    return {}
+def engines() -> Iterator[dict[str, Engine]]:
+    """Migrated engines by backend name, created on first use; this run's schema is dropped at
+    the end."""
+    made: dict[str, Engine] = {}
+    yield made
+    for engine in made.values():
+        engine.dispose()
+    if "postgresql" in made:
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        admin.dispose()
 
 
 def _engine(backend: str, engines: dict[str, Engine], tmp: pytest.TempPathFactory) -> Engine:
@@ -73,6 +82,12 @@ def engine(
 ) -> Engine:
     """A migrated engine, once per backend (tests that need real commits use this)."""
     return _engine(request.param, engines, tmp_path_factory)
+
+
+@pytest.fixture
+def postgres_engine(engines: dict[str, Engine], tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The migrated PostgreSQL engine alone, for what only a server proves (row locks, races)."""
+    return _engine("postgresql", engines, tmp_path_factory)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import features.tables  # noqa: F401  (registers the history tables)
+import registry.tables  # noqa: F401
 from features.tables import metadata
 
 config = context.config

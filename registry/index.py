@@ -1,0 +1,217 @@
+"""An in-process index of the registry for checks, kept fresh by the chain head.
+
+The action chain is append-only and its head (length, hash) commits to every action, so the head
+is an exact freshness token: each check reads the head (one row), appends the actions added since
+(``chain_seq`` beyond the cached length), and falls back to a full reload if the cached prefix is
+no longer the database's. For each entry the index holds the dates between which it was in force,
+each with the :class:`~registry.status.EntryStatus` that :func:`~registry.status.status` derives
+for that stretch; a check is then a vectorised interval test over numpy arrays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Text, cast, select
+from sqlalchemy.orm import Session
+
+from registry.status import Act, EntryStatus, status
+from registry.tables import GENESIS, Action, ChainHead, Entry
+
+END = np.datetime64("9999-12-31", "D")
+NEEDS_DETAILS = ("notify", "decide", "approve_repair")
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Any:
+    return json.loads(text)
+
+
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """An entry in force, as a check reports it (the same on every day of its stretch)."""
+
+    uscc: str
+    entry_id: str
+    list_type: str
+    policy: str
+    rule: str
+    evidence: tuple[tuple[str, str], ...]
+    penalty_decision_id: str
+    department: str
+    decided_on: dt.date | None
+    published_on: dt.date | None
+    term_ends_on: dt.date | None
+    automatic_removal: bool
+    earliest_repair_on: dt.date | None
+    state: str
+
+
+@dataclass
+class Interval:
+    entry_id: str
+    start: dt.date
+    end: dt.date | None  # first day no longer in force; None: open
+    status: EntryStatus
+    view: InForce | None = None
+
+
+def intervals(entry_id: str, acts: Sequence[Act]) -> list[Interval]:
+    """The stretches in which the entry is in force, with the status derived for each."""
+    days = sorted({a.acted_on for a in acts})
+    out = []
+    for i, day in enumerate(days):
+        st = status(acts, on=day)
+        if not st.in_force:
+            continue
+        seg_end = days[i + 1] if i + 1 < len(days) else None
+        stop = st.removed_on or (st.term_ends_on if st.automatic_removal else None)
+        end = stop if seg_end is None else (seg_end if stop is None else min(stop, seg_end))
+        if end is None or end > day:
+            out.append(Interval(entry_id, day, end, st))
+    return out
+
+
+@dataclass
+class RegistryIndex:
+    length: int = 0
+    head: str = GENESIS
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    acts: dict[str, list[Act]] = field(default_factory=dict)
+    spans: dict[str, list[Interval]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # flat arrays over all intervals
+    uscc_ids: dict[str, int] = field(default_factory=dict)
+    a_uscc: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    a_start: np.ndarray = field(default_factory=lambda: np.empty(0, "datetime64[D]"))
+    a_end: np.ndarray = field(default_factory=lambda: np.empty(0, "datetime64[D]"))
+    a_items: list[Interval] = field(default_factory=list)
+
+    def refresh(self, session: Session) -> RegistryIndex:
+        with self.lock:
+            length, head = session.execute(select(ChainHead.length, ChainHead.head_hash)).one()
+            if (length, head) == (self.length, self.head):
+                return self
+            known = self.length and session.scalar(
+                select(Action.hash).where(Action.chain_seq == self.length)
+            )
+            if length < self.length or (self.length and known != self.head):
+                self._reset()  # the cached prefix is no longer the database's: start again
+            self._append(session, length, head)
+        return self
+
+    def _reset(self) -> None:
+        self.length, self.head = 0, GENESIS
+        self.entries, self.acts, self.spans, self.uscc_ids = {}, {}, {}, {}
+
+    def _append(self, session: Session, length: int, head: str) -> None:
+        details = cast(Action.details, Text)
+        rows = session.execute(
+            select(
+                Action.entry_id,
+                Action.action,
+                Action.acted_on,
+                details.label("details"),
+                Action.seq,
+            )
+            .where(Action.chain_seq > self.length, Action.chain_seq <= length)
+            .order_by(Action.entry_id, Action.seq)
+        ).all()
+        touched = sorted({r[0] for r in rows})
+        fresh = [t for t in touched if t not in self.entries]
+        for start in range(0, len(fresh), 5_000):
+            for e in session.execute(
+                select(
+                    Entry.entry_id,
+                    Entry.uscc,
+                    Entry.list_type,
+                    Entry.policy_id,
+                    Entry.policy_version,
+                    Entry.rule,
+                    cast(Entry.evidence, Text),
+                    Entry.penalty_decision_id,
+                    Entry.department,
+                ).where(Entry.entry_id.in_(fresh[start : start + 5_000]))
+            ).all():
+                self.entries[e[0]] = {
+                    "entry_id": e[0],
+                    "uscc": e[1],
+                    "list_type": e[2],
+                    "policy_id": e[3],
+                    "policy_version": e[4],
+                    "rule": e[5],
+                    "evidence": e[6],
+                    "penalty_decision_id": e[7],
+                    "department": e[8],
+                }
+        for entry_id, kind, on, text, _ in rows:
+            parsed = _parse(text) if kind in NEEDS_DETAILS else {}
+            self.acts.setdefault(entry_id, []).append(Act(kind, on, parsed))
+        for entry_id in touched:
+            self.spans[entry_id] = intervals(entry_id, self.acts[entry_id])
+        self.length, self.head = length, head
+        self._flatten()
+        # The index is long-lived: move it out of the collector's young generations, or each
+        # check's short-lived objects would trigger full passes over it.
+        gc.freeze()
+
+    def _flatten(self) -> None:
+        items = [iv for spans in self.spans.values() for iv in spans]
+        for iv in items:
+            self.uscc_ids.setdefault(self.entries[iv.entry_id]["uscc"], len(self.uscc_ids))
+        self.a_items = items
+        self.a_uscc = np.fromiter(
+            (self.uscc_ids[self.entries[iv.entry_id]["uscc"]] for iv in items), np.int64, len(items)
+        )
+        self.a_start = np.array([iv.start for iv in items], "datetime64[D]")
+        self.a_end = np.array([iv.end or dt.date.max for iv in items], "datetime64[D]")
+
+    def in_force(self, usccs: Sequence[str], as_of: dt.date) -> list[InForce]:
+        """Every entry of ``usccs`` in force on ``as_of``."""
+        ids = [self.uscc_ids[u] for u in usccs if u in self.uscc_ids]
+        if not ids or not len(self.a_items):
+            return []
+        day = np.datetime64(as_of, "D")
+        hit = np.isin(self.a_uscc, np.array(ids)) & (self.a_start <= day) & (day < self.a_end)
+        return [self._view(self.a_items[i]) for i in np.flatnonzero(hit)]
+
+    def _view(self, iv: Interval) -> InForce:
+        if iv.view is None:
+            row, st = self.entries[iv.entry_id], iv.status
+            iv.view = InForce(
+                uscc=row["uscc"],
+                entry_id=row["entry_id"],
+                list_type=row["list_type"],
+                policy=f"{row['policy_id']}@{row['policy_version']}",
+                rule=row["rule"],
+                evidence=tuple((e["table"], e["id"]) for e in json.loads(row["evidence"])),
+                penalty_decision_id=row["penalty_decision_id"],
+                department=row["department"],
+                decided_on=st.decided_on,
+                published_on=st.published_on,
+                term_ends_on=st.term_ends_on,
+                automatic_removal=st.automatic_removal,
+                earliest_repair_on=st.earliest_repair_on,
+                state=st.state,
+            )
+        return iv.view
+
+
+_INDEXES: dict[str, RegistryIndex] = {}
+_GUARD = threading.Lock()
+
+
+def index_for(session: Session) -> RegistryIndex:
+    """The index of the database behind ``session``, brought up to its chain head."""
+    key = str(session.get_bind().engine.url)
+    with _GUARD:
+        index = _INDEXES.setdefault(key, RegistryIndex())
+    return index.refresh(session)

@@ -1,0 +1,65 @@
+"""Policy files: both regimes load; a bad file is refused with the file and the field named."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from registry.errors import PolicyError
+from registry.policy import DOMAINS, POLICY_DIR, load_policy, policies
+
+
+def test_shipped_policies_load_with_version_and_hash():
+    shipped = policies()
+    assert set(shipped) == {"mem11@2023.10", "saws49@2017.05"}
+    mem11, saws49 = shipped["mem11@2023.10"], shipped["saws49@2017.05"]
+    assert [r.code for r in mem11.rules] == [f"S{i}" for i in range(1, 10)]
+    assert [r.code for r in saws49.rules] == [f"J{i}" for i in range(1, 11)]
+    assert (mem11.term.months, mem11.term.automatic_removal, mem11.repair.after_months) == (
+        36,
+        True,
+        12,
+    )
+    assert (
+        saws49.term.months,
+        saws49.term.automatic_removal,
+        saws49.repair.apply_within_days_before_expiry,
+    ) == (12, False, 30)
+    raw = (POLICY_DIR / "mem11-2023.toml").read_bytes()
+    assert mem11.sha256 == hashlib.sha256(raw).hexdigest()
+    for policy in shipped.values():
+        assert {m.domain for m in policy.measures} == set(DOMAINS)
+        for rule in policy.rules:
+            assert rule.entry_standard and rule.removal and rule.procedure and rule.remedies
+
+
+def _variant(tmp_path, old, new):
+    text = (POLICY_DIR / "mem11-2023.toml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "variant.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_unknown_category_is_named(tmp_path):
+    path = _variant(tmp_path, '"refused_order"', '"refusing"')
+    with pytest.raises(PolicyError, match=r"variant.toml is invalid: rules.7.match.0.*refusing"):
+        load_policy(path)
+
+
+def test_missing_domain_measure_is_named(tmp_path):
+    path = _variant(tmp_path, 'domain = "state_land"', 'domain = "moon_land"')
+    with pytest.raises(PolicyError, match="unknown domains"):
+        load_policy(path)
+
+
+def test_unknown_field_and_bad_toml(tmp_path):
+    with pytest.raises(PolicyError, match=r"term\.weeks"):
+        load_policy(_variant(tmp_path, "months = 36", "weeks = 36"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("id = ", encoding="utf-8")
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        load_policy(bad)
+    with pytest.raises(PolicyError, match="cannot be read"):
+        load_policy(tmp_path / "absent.toml")
