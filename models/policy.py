@@ -1,0 +1,101 @@
+"""Scoring policy as versioned data: scale (base score, base odds, PDO, range), grade cut-offs,
+overrides and the number of reasons. One TOML file per version, validated on load; its version
+and sha256 go on every decision."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+POLICY_DIR = Path(__file__).with_name("policies")
+DEFAULT = POLICY_DIR / "score-2025.1.toml"
+Grade = Literal["A", "B", "C", "D"]
+
+
+class PolicyFileError(ValueError):
+    """A policy file is malformed; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scale(_Strict):
+    min_score: int
+    max_score: int
+    base_score: float
+    base_odds: float = Field(gt=0)
+    pdo: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _range(self) -> Scale:
+        if not self.min_score < self.max_score:
+            raise ValueError("min_score must be below max_score")
+        return self
+
+    @property
+    def factor(self) -> float:
+        """Points per unit of log-odds."""
+        return self.pdo / math.log(2)
+
+    @property
+    def offset(self) -> float:
+        return self.base_score - self.factor * math.log(self.base_odds)
+
+
+class GradeCut(_Strict):
+    grade: Grade
+    min_score: int
+
+
+class Overrides(_Strict):
+    listed_grade: Grade
+    larger_accident_cap: Grade
+    larger_accident_months: int = Field(gt=0)
+
+
+class Reasons(_Strict):
+    max_reasons: int = Field(ge=1, le=4)
+
+
+class ScoringPolicy(_Strict):
+    version: str
+    name: str
+    scale: Scale
+    grades: tuple[GradeCut, ...]
+    overrides: Overrides
+    reasons: Reasons
+    sha256: str = ""
+
+    @model_validator(mode="after")
+    def _grades(self) -> ScoringPolicy:
+        cuts = [g.min_score for g in self.grades]
+        if [g.grade for g in self.grades] != ["A", "B", "C", "D"]:
+            raise ValueError("grades must be listed A, B, C, D")
+        if cuts != sorted(cuts, reverse=True) or len(set(cuts)) != len(cuts):
+            raise ValueError("grade cut-offs must fall strictly from A to D")
+        if cuts[-1] > self.scale.min_score:
+            raise ValueError("grade D must start at or below min_score")
+        return self
+
+    def grade(self, score: float) -> Grade:
+        return next(g.grade for g in self.grades if score >= g.min_score)
+
+
+def load_policy(path: Path = DEFAULT) -> ScoringPolicy:
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode())
+        return ScoringPolicy.model_validate({**data, "sha256": hashlib.sha256(raw).hexdigest()})
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyFileError(f"{path}: not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        where = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise PolicyFileError(f"{path}: {where}") from None

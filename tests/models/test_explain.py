@@ -1,0 +1,72 @@
+"""Reasons and recourse: at most four principal reasons with the enterprise's own values, and
+actions whose promised points are what re-scoring gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.catalogue import CATALOGUE
+from models.explain import explain, grades
+from models.policy import ScoringPolicy
+from models.recourse import Actions
+from models.scale import published, score_from_logit
+from models.training import Trained
+
+
+def test_at_most_four_reasons_each_costing_points(trained: Trained, data, policy: ScoringPolicy,  # type: ignore[no-untyped-def]
+                                                  actions: Actions) -> None:
+    X = data[0].tail(800)
+    scored = explain(trained.model, policy, actions, X)
+    assert max(len(r) for r in scored.reasons) == 4
+    for i, reasons in enumerate(scored.reasons):
+        pts = [r.points for r in reasons]
+        assert pts == sorted(pts) and all(p < 0 for p in pts)
+        if reasons:  # the most costly feature leads
+            assert reasons[0].points == round(scored.points.iloc[i].min(), 1)
+        for r in reasons:
+            assert r.feature in CATALOGUE and r.zh and r.en
+
+
+def test_reasons_carry_the_enterprises_own_values(trained: Trained, data,  # type: ignore[no-untyped-def]
+                                                  policy: ScoringPolicy, actions: Actions) -> None:
+    X = data[0]
+    row = X[X["haz_open_major"] >= 2].head(1)
+    assert len(row)
+    scored = explain(trained.model, policy, actions, row)
+    for r in scored.reasons[0]:
+        if r.feature == "haz_open_major":
+            assert f"{int(row['haz_open_major'].iloc[0])}" in r.en
+
+
+def test_recourse_points_are_what_rescoring_gives(trained: Trained, data,  # type: ignore[no-untyped-def]
+                                                  policy: ScoringPolicy, actions: Actions) -> None:
+    X = data[0]
+    X = X[(X["haz_open_major"] > 0) | (X["pen_unfulfilled"] > 0)].head(200)
+    scored = explain(trained.model, policy, actions, X)
+    by_id = {a.id: a for a in actions.actions}
+    offered = 0
+    for i, items in enumerate(scored.recourse):
+        for item in items:
+            offered += 1
+            after = by_id[item.action].apply(X.iloc[[i]])
+            new = published(score_from_logit(trained.model.logit(after), policy.scale),
+                            policy.scale)[0]
+            assert item.points == new - scored.score[i] and item.points >= 1
+            assert item.grade_after == grades(policy, np.array([new]))[0]
+            assert item.changes_grade == (item.grade_after != scored.grade[i])
+    assert offered
+
+
+def test_an_action_changes_only_what_it_names(actions: Actions, data) -> None:  # type: ignore[no-untyped-def]
+    X = data[0].head(50)
+    for action in actions.actions:
+        after = action.apply(X)
+        changed = {c for c in X.columns if not after[c].equals(X[c])}
+        assert changed <= action.touches, action.id
+        assert all(CATALOGUE[f].actionable for f in action.touches)
+    rectify = next(a for a in actions.actions if a.id == "rectify_open_major_hazards")
+    assert (rectify.apply(X)["haz_open_major"].fillna(0) == 0).all()
+    assert rectify.text(pd.Series({"haz_open_major": 3.0}), "en") == (
+        "rectify all 3 open major hidden dangers"
+    )
