@@ -12,6 +12,7 @@ to rounding. Models with interaction pairs are left to ``pred_contrib``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,9 +123,10 @@ def step_table(booster: lgb.Booster, template: pd.DataFrame) -> StepTable | None
     return StepTable(steps, expected)
 
 
-def raw_contributions(table: StepTable, frame: pd.DataFrame) -> np.ndarray:
+def raw_contributions(table: StepTable, frame: Mapping[str, pd.Series]) -> np.ndarray:
     """(rows, features + 1) like ``pred_contrib``: contributions, then the base raw score."""
-    out = np.empty((len(frame), len(table.steps) + 1))
+    rows = len(next(iter(frame.values()))) if frame else 0
+    out = np.empty((rows, len(table.steps) + 1), order="F")  # filled column by column
     for j, (name, steps) in enumerate(table.steps.items()):
         out[:, j] = steps(frame[name])
     out[:, -1] = table.expected

@@ -5,16 +5,16 @@ many points, and whether it changes the grade). Vectorised over rows; one row is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from features.catalogue import render
 from models.policy import ScoringPolicy
-from models.recourse import Actions
+from models.recourse import Action, Actions
 from models.risk import RiskModel
-from models.scale import points, published, score_from_logit
+from models.scale import published, score_from_logit
 
 
 @dataclass(frozen=True)
@@ -38,15 +38,69 @@ class Recourse:
 
 @dataclass
 class Scored:
-    """Batch result; rows in the input's order."""
+    """Batch result, column by column; rows in the input's order. ``reasons_of(i)`` and
+    ``recourse_of(i)`` give one row's as objects."""
 
     probability: np.ndarray
     score: np.ndarray  # published: whole points within the policy's range
     grade: np.ndarray  # model grade, before policy overrides
     base_points: np.ndarray  # the points every enterprise starts from
     points: pd.DataFrame  # per feature; base_points + row sum = unclamped score
-    reasons: list[list[Reason]]
-    recourse: list[list[Recourse]]
+    # principal reasons: (rows, k), most points lost first; feature "" where there is none
+    reason_feature: np.ndarray | None = None
+    reason_value: np.ndarray | None = None
+    reason_points: np.ndarray | None = None
+    reason_zh: np.ndarray | None = None
+    reason_en: np.ndarray | None = None
+    # recourse, per action: whole points gained (0: not offered), grade after, sentences
+    recourse: dict[str, RecourseColumns] = field(default_factory=dict)
+
+    def reasons_of(self, i: int) -> list[Reason]:
+        if self.reason_feature is None:
+            return []
+        assert self.reason_value is not None and self.reason_points is not None
+        assert self.reason_zh is not None and self.reason_en is not None
+        return [
+            Reason(
+                f,
+                _value(self.reason_value[i, j]),
+                float(self.reason_points[i, j]),
+                self.reason_zh[i, j],
+                self.reason_en[i, j],
+            )
+            for j, f in enumerate(self.reason_feature[i])
+            if f
+        ]
+
+    def recourse_of(self, i: int) -> list[Recourse]:
+        items = [
+            Recourse(
+                action,
+                c.zh[i],
+                c.en[i],
+                int(c.points[i]),
+                str(c.grade_after[i]),
+                bool(c.grade_after[i] != self.grade[i]),
+            )
+            for action, c in self.recourse.items()
+            if c.points[i] >= 1
+        ]
+        return sorted(items, key=lambda r: -r.points)
+
+    def changes_grade(self) -> np.ndarray:
+        """Per row: whether some recourse action changes the grade."""
+        out = np.zeros(len(self.score), dtype=bool)
+        for c in self.recourse.values():
+            out |= (c.points >= 1) & (c.grade_after != self.grade)
+        return out
+
+
+@dataclass
+class RecourseColumns:
+    points: np.ndarray  # int, 0 where the action is not offered
+    grade_after: np.ndarray
+    zh: np.ndarray
+    en: np.ndarray
 
 
 def _value(x: object) -> float | str | None:
@@ -75,46 +129,66 @@ def explain(
     raw_score = score_from_logit(logit, scale)
     score = published(raw_score, scale)
     grade = grades(policy, score)
-    pts = pd.DataFrame(points(contrib.to_numpy(), scale), columns=contrib.columns, index=X.index)
-    base_points = score_from_logit(base, scale)
+    pts = pd.DataFrame(
+        np.multiply(contrib.to_numpy(), -scale.factor, order="F"),
+        columns=contrib.columns,
+        index=X.index,
+        copy=False,
+    )  # points per feature: models.scale.points, kept column-major
     scored = Scored(
         probability=1.0 / (1.0 + np.exp(-logit)),
         score=score,
         grade=grade,
-        base_points=base_points,
+        base_points=score_from_logit(base, scale),
         points=pts,
-        reasons=[],
-        recourse=[],
     )
     if with_reasons:
-        scored.reasons = _reasons(pts, X, policy.reasons.max_reasons)
-        scored.recourse = _recourse(model, policy, actions, X, raw_score, grade)
+        _reasons(scored, X, policy.reasons.max_reasons)
+        scored.recourse = _recourse(model, policy, actions, X, logit)
     return scored
 
 
-def _reasons(pts: pd.DataFrame, X: pd.DataFrame, k: int) -> list[list[Reason]]:
-    values = pts.to_numpy()
-    order = np.argsort(values, axis=1, kind="stable")[:, :k]  # most points lost first
-    names = np.array(pts.columns)
-    out: list[list[Reason]] = []
-    for i in range(len(pts)):
-        row: list[Reason] = []
-        for j in order[i]:
-            if values[i, j] >= -0.5:  # costs less than a point: not a principal reason
-                break
-            name = names[j]
-            value = _value(X.iloc[i][name])
-            row.append(
-                Reason(
-                    name,
-                    value,
-                    round(float(values[i, j]), 1),
-                    render(name, value, "zh"),
-                    render(name, value, "en"),
-                )
-            )
-        out.append(row)
-    return out
+def _rendered(name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(zh, en) sentences of feature ``name`` for each of ``values``, rendered once per distinct
+    value."""
+    inverse, distinct = pd.factorize(values, use_na_sentinel=False)
+    zh = np.array([render(name, _value(v), "zh") for v in distinct], dtype=object)
+    en = np.array([render(name, _value(v), "en") for v in distinct], dtype=object)
+    return zh[inverse], en[inverse]
+
+
+def _reasons(scored: Scored, X: pd.DataFrame, k: int) -> None:
+    values = np.ascontiguousarray(scored.points.to_numpy())  # rows contiguous for the top k
+    k = min(k, values.shape[1])
+    top = np.argpartition(values, k - 1, axis=1)[:, :k]  # the k most points lost, unordered
+    rank = np.argsort(np.take_along_axis(values, top, axis=1), axis=1, kind="stable")
+    order = np.take_along_axis(top, rank, axis=1)  # most points lost first
+    lost = np.take_along_axis(values, order, axis=1)
+    principal = lost < -0.5  # costing less than a point is not a principal reason
+    names = list(scored.points.columns)
+    # the principal cells, grouped by feature: each feature's sentences are made in one go
+    cells = np.flatnonzero(principal.ravel())
+    features = order.ravel()[cells]
+    by_feature = np.argsort(features, kind="stable")
+    cells, features = cells[by_feature], features[by_feature]
+    bounds = np.searchsorted(features, np.arange(len(names) + 1))
+    value = np.full(order.size, None, dtype=object)
+    zh = np.full(order.size, "", dtype=object)
+    en = np.full(order.size, "", dtype=object)
+    for j, name in enumerate(names):
+        at = cells[bounds[j] : bounds[j + 1]]
+        if not len(at):
+            continue
+        column = X[name]
+        column = column.astype(object) if isinstance(column.dtype, pd.CategoricalDtype) else column
+        row_values = column.to_numpy()[at // k]
+        value[at] = row_values
+        zh[at], en[at] = _rendered(name, row_values)
+    scored.reason_feature = np.where(principal, np.array(names, dtype=object)[order], "")
+    scored.reason_value = value.reshape(order.shape)
+    scored.reason_points = np.where(principal, np.round(lost, 1), 0.0)
+    scored.reason_zh = zh.reshape(order.shape)
+    scored.reason_en = en.reshape(order.shape)
 
 
 def _recourse(
@@ -122,36 +196,44 @@ def _recourse(
     policy: ScoringPolicy,
     actions: Actions,
     X: pd.DataFrame,
-    raw_score: np.ndarray,
-    grade: np.ndarray,
-) -> list[list[Recourse]]:
+    logit: np.ndarray,
+) -> dict[str, RecourseColumns]:
     scale = policy.scale
-    out: list[list[Recourse]] = [[] for _ in range(len(X))]
+    n = len(X)
+    now = published(score_from_logit(logit, scale), scale)
+    out: dict[str, RecourseColumns] = {}
     used = set(model.features_)
     for action in actions.actions:
         if not action.touches & used:
             continue
         rows = np.flatnonzero(action.applies(X))
-        if not len(rows):
-            continue
-        before = X.iloc[rows]
-        after_score = score_from_logit(model.logit(action.apply(before)), scale)
-        gained = published(after_score, scale) - published(raw_score[rows], scale)
-        after_grade = grades(policy, published(after_score, scale))
-        for r, gain, g_after in zip(rows, gained, after_grade, strict=True):
-            if gain < 1:
-                continue
-            values = X.iloc[r]
-            out[r].append(
-                Recourse(
-                    action.id,
-                    action.text(values, "zh"),
-                    action.text(values, "en"),
-                    int(gain),
-                    str(g_after),
-                    bool(g_after != grade[r]),
-                )
-            )
-    for row in out:
-        row.sort(key=lambda a: -a.points)
+        gained = np.zeros(n, dtype=int)
+        after = np.full(n, "", dtype=object)
+        zh = np.full(n, "", dtype=object)
+        en = np.full(n, "", dtype=object)
+        if len(rows):
+            needed = action.touches | set(action.subtract.values()) | set(action.placeholders)
+            before = X[[c for c in X.columns if c in needed]].iloc[rows]
+            delta = model.logit_change(before, action.apply(before), action.touches)
+            new = published(score_from_logit(logit[rows] + delta, scale), scale)
+            gained[rows] = np.maximum(new - now[rows], 0)
+            after[rows] = grades(policy, new)
+            named = [f for f in action.placeholders if f in X.columns]
+            zh[rows], en[rows] = _action_texts(action, before[named])
+        out[action.id] = RecourseColumns(gained, after, zh, en)
     return out
+
+
+def _action_texts(action: Action, values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The action's sentences for each row of ``values`` (the features they name), made once
+    per distinct row."""
+    names = list(values.columns)
+    if names:
+        keys = pd.MultiIndex.from_frame(values.fillna(0).astype(float))
+        inverse, distinct = keys.factorize()
+        rows = [pd.Series(dict(zip(names, key, strict=True)), dtype=object) for key in distinct]
+    else:
+        inverse, rows = np.zeros(len(values), dtype=np.int64), [pd.Series(dtype=object)]
+    zh = np.array([action.text(r, "zh") for r in rows], dtype=object)
+    en = np.array([action.text(r, "en") for r in rows], dtype=object)
+    return zh[inverse], en[inverse]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import string
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,12 @@ class Action:
     add: dict[str, float] = field(default_factory=dict)
 
     @property
+    def placeholders(self) -> list[str]:
+        """The features the sentences name, in order."""
+        names = [f for _, f, _, _ in string.Formatter().parse(self.zh + self.en) if f]
+        return list(dict.fromkeys(names))
+
+    @property
     def touches(self) -> set[str]:
         return set(self.set) | set(self.subtract) | set(self.add)
 
@@ -39,7 +46,7 @@ class Action:
 
     def apply(self, X: pd.DataFrame) -> pd.DataFrame:
         """``X`` as it would be after the action (features the model lacks are skipped)."""
-        out = X.copy()
+        out = X.copy(deep=False)  # copy-on-write: the caller's frame is never changed
         for name, source in self.subtract.items():
             if name in out and source in out:
                 out[name] = np.maximum(out[name] - out[source].fillna(0), 0)
@@ -52,13 +59,10 @@ class Action:
         return out
 
     def text(self, values: pd.Series, lang: str) -> str:
+        """The sentence with the enterprise's values (missing counts as 0)."""
         template = self.zh if lang == "zh" else self.en
         return template.format(
-            **{
-                k: float(v)
-                for k, v in values.fillna(0).items()
-                if k in CATALOGUE and not CATALOGUE[k].categorical
-            }
+            **{f: 0.0 if pd.isna(values.get(f)) else float(values[f]) for f in self.placeholders}
         )
 
 

@@ -120,6 +120,18 @@ class RiskModel:
                 frame[name] = pd.to_numeric(frame[name], errors="raise").astype("float64")
         return frame
 
+    def _columns(self, X: pd.DataFrame) -> dict[str, pd.Series]:
+        """The model's columns as :meth:`prepare` makes them, without copying the frame."""
+        out: dict[str, pd.Series] = {}
+        for name in self.directions:
+            column = X[name]
+            if name in self.categories:
+                dtype = pd.CategoricalDtype(self.categories[name])
+                if column.dtype != dtype:
+                    column = pd.Series(pd.Categorical(column, dtype=dtype), index=X.index)
+            out[name] = column
+        return out
+
     def _check(self) -> None:
         if not hasattr(self, "booster_"):
             raise NotFittedError("RiskModel is not fitted yet: call fit first")
@@ -137,18 +149,36 @@ class RiskModel:
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.logit(X)))
 
+    def logit_change(
+        self, before: pd.DataFrame, after: pd.DataFrame, features: set[str]
+    ) -> np.ndarray:
+        """Change in calibrated log-odds when ``before`` becomes ``after``, which differ only in
+        ``features``: from those features' step tables when the model is additive."""
+        self._check()
+        if self.steps_ is None:
+            return self.logit(after) - self.logit(before)
+        delta = np.zeros(len(before))
+        for name in features & set(self.features_):
+            if name in self.categories:  # categories go through prepare for their codes
+                old, new = self.prepare(before)[name], self.prepare(after)[name]
+            else:
+                old, new = before[name].astype(float), after[name].astype(float)
+            step = self.steps_.steps[name]
+            delta += step(new) - step(old)
+        return self.calibration_[0] * delta
+
     def contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         """(base log-odds per row, per-feature contributions) in calibrated log-odds; they add up
         exactly to :meth:`logit`. The contributions are LightGBM's TreeSHAP values scaled by the
         calibration slope."""
         self._check()
         a, b = self.calibration_
-        frame = self.prepare(X)
         if self.steps_ is not None:
-            raw = raw_contributions(self.steps_, frame)
+            raw = raw_contributions(self.steps_, self._columns(X))
         else:
-            raw = self.booster_.predict(frame, pred_contrib=True)
-        contrib = pd.DataFrame(a * raw[:, :-1], columns=self.features_, index=X.index)
+            raw = self.booster_.predict(self.prepare(X), pred_contrib=True)
+        scaled = np.multiply(raw[:, :-1], a, order="F")
+        contrib = pd.DataFrame(scaled, columns=self.features_, index=X.index, copy=False)
         return a * raw[:, -1] + b, contrib
 
     def trees_per_feature(self) -> dict[str, int]:

@@ -14,12 +14,17 @@ from models.scale import published, score_from_logit
 from models.training import Trained
 
 
-def test_at_most_four_reasons_each_costing_points(trained: Trained, data, policy: ScoringPolicy,  # type: ignore[no-untyped-def]
-                                                  actions: Actions) -> None:
+def test_at_most_four_reasons_each_costing_points(
+    trained: Trained,
+    data,
+    policy: ScoringPolicy,  # type: ignore[no-untyped-def]
+    actions: Actions,
+) -> None:
     X = data[0].tail(800)
     scored = explain(trained.model, policy, actions, X)
-    assert max(len(r) for r in scored.reasons) == 4
-    for i, reasons in enumerate(scored.reasons):
+    every = [scored.reasons_of(i) for i in range(len(X))]
+    assert max(len(r) for r in every) == 4
+    for i, reasons in enumerate(every):
         pts = [r.points for r in reasons]
         assert pts == sorted(pts) and all(p < 0 for p in pts)
         if reasons:  # the most costly feature leads
@@ -28,30 +33,39 @@ def test_at_most_four_reasons_each_costing_points(trained: Trained, data, policy
             assert r.feature in CATALOGUE and r.zh and r.en
 
 
-def test_reasons_carry_the_enterprises_own_values(trained: Trained, data,  # type: ignore[no-untyped-def]
-                                                  policy: ScoringPolicy, actions: Actions) -> None:
+def test_reasons_carry_the_enterprises_own_values(
+    trained: Trained,
+    data,  # type: ignore[no-untyped-def]
+    policy: ScoringPolicy,
+    actions: Actions,
+) -> None:
     X = data[0]
     row = X[X["haz_open_major"] >= 2].head(1)
     assert len(row)
     scored = explain(trained.model, policy, actions, row)
-    for r in scored.reasons[0]:
+    for r in scored.reasons_of(0):
         if r.feature == "haz_open_major":
             assert f"{int(row['haz_open_major'].iloc[0])}" in r.en
 
 
-def test_recourse_points_are_what_rescoring_gives(trained: Trained, data,  # type: ignore[no-untyped-def]
-                                                  policy: ScoringPolicy, actions: Actions) -> None:
+def test_recourse_points_are_what_rescoring_gives(
+    trained: Trained,
+    data,  # type: ignore[no-untyped-def]
+    policy: ScoringPolicy,
+    actions: Actions,
+) -> None:
     X = data[0]
     X = X[(X["haz_open_major"] > 0) | (X["pen_unfulfilled"] > 0)].head(200)
     scored = explain(trained.model, policy, actions, X)
     by_id = {a.id: a for a in actions.actions}
     offered = 0
-    for i, items in enumerate(scored.recourse):
-        for item in items:
+    for i in range(len(X)):
+        for item in scored.recourse_of(i):
             offered += 1
             after = by_id[item.action].apply(X.iloc[[i]])
-            new = published(score_from_logit(trained.model.logit(after), policy.scale),
-                            policy.scale)[0]
+            new = published(
+                score_from_logit(trained.model.logit(after), policy.scale), policy.scale
+            )[0]
             assert item.points == new - scored.score[i] and item.points >= 1
             assert item.grade_after == grades(policy, np.array([new]))[0]
             assert item.changes_grade == (item.grade_after != scored.grade[i])

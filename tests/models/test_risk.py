@@ -46,10 +46,11 @@ def test_a_model_with_an_interaction_pair_is_exact_too(data) -> None:  # type: i
     )
     assert model.steps_ is None  # trees on two features: TreeSHAP does the work
     sample = X[valid].head(200)
-    base, contrib = model.contributions(sample)
+    _, contrib = model.contributions(sample)
     values = shap.TreeExplainer(model.booster_).shap_values(model.prepare(sample))
-    np.testing.assert_allclose(contrib.to_numpy(), model.calibration_[0] * np.asarray(values),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        contrib.to_numpy(), model.calibration_[0] * np.asarray(values), atol=1e-9
+    )
 
 
 def test_every_tree_uses_one_feature(trained: Trained) -> None:
@@ -63,8 +64,12 @@ def test_the_model_is_monotone_where_the_catalogue_says(trained: Trained, data) 
     assert sum(unconstrained.values()) > 0  # the sweep does catch a model that is not
 
 
-def test_points_add_up_to_the_score(trained: Trained, data, policy: ScoringPolicy,  # type: ignore[no-untyped-def]
-                                    actions: Actions) -> None:
+def test_points_add_up_to_the_score(
+    trained: Trained,
+    data,
+    policy: ScoringPolicy,  # type: ignore[no-untyped-def]
+    actions: Actions,
+) -> None:
     X = data[0].head(500)
     scored = explain(trained.model, policy, actions, X, with_reasons=False)
     unclamped = scored.base_points + scored.points.sum(axis=1).to_numpy()
@@ -94,36 +99,62 @@ def test_fit_names_what_is_wrong(data) -> None:  # type: ignore[no-untyped-def]
         RiskModel(directions(), CATEGORIES).fit(X, y * 2, X, y)
 
 
-EVENTS = st.sampled_from(["violation", "serious_violation", "accident", "open_hazard",
-                          "open_major_hazard"])
+EVENTS = st.sampled_from(
+    ["violation", "serious_violation", "accident", "open_hazard", "open_major_hazard"]
+)
 
 
 def _with_event(world: World, uscc: str, kind: str, days_before: int, n: int) -> History:
     tables = {k: v.copy() for k, v in world.tables.items()}
     day = (AS_OF - pd.Timedelta(days=days_before)).date()
     if kind.endswith("violation"):
-        row = {"violation_id": f"NEW-{n}", "uscc": uscc, "found_on": day,
-               "severity": "serious" if kind.startswith("serious") else "general",
-               "category": "equipment", "penalty_decision_id": None, "inspection_id": None}
-        tables["violations"] = pd.concat([tables["violations"], pd.DataFrame([row])],
-                                         ignore_index=True)
+        row = {
+            "violation_id": f"NEW-{n}",
+            "uscc": uscc,
+            "found_on": day,
+            "severity": "serious" if kind.startswith("serious") else "general",
+            "category": "equipment",
+            "penalty_decision_id": None,
+            "inspection_id": None,
+        }
+        tables["violations"] = pd.concat(
+            [tables["violations"], pd.DataFrame([row])], ignore_index=True
+        )
     elif kind == "accident":
-        row = {"accident_id": f"NEW-{n}", "uscc": uscc, "occurred_on": day, "reported_on": day,
-               "deaths": 0, "serious_injuries": 1, "direct_loss_cny": 200_000.0,
-               "reporting": "on_time", "responsible": True, "penalty_decision_id": None,
-               "principal_fled": False}
-        tables["accidents"] = pd.concat([tables["accidents"], pd.DataFrame([row])],
-                                        ignore_index=True)
+        row = {
+            "accident_id": f"NEW-{n}",
+            "uscc": uscc,
+            "occurred_on": day,
+            "reported_on": day,
+            "deaths": 0,
+            "serious_injuries": 1,
+            "direct_loss_cny": 200_000.0,
+            "reporting": "on_time",
+            "responsible": True,
+            "penalty_decision_id": None,
+            "principal_fled": False,
+        }
+        tables["accidents"] = pd.concat(
+            [tables["accidents"], pd.DataFrame([row])], ignore_index=True
+        )
     else:
-        row = {"hazard_id": f"NEW-{n}", "uscc": uscc, "found_on": day,
-               "level": "major" if "major" in kind else "general",
-               "due_on": day + dt.timedelta(days=30), "rectified_on": None}
+        row = {
+            "hazard_id": f"NEW-{n}",
+            "uscc": uscc,
+            "found_on": day,
+            "level": "major" if "major" in kind else "general",
+            "due_on": day + dt.timedelta(days=30),
+            "rectified_on": None,
+        }
         tables["hazards"] = pd.concat([tables["hazards"], pd.DataFrame([row])], ignore_index=True)
     return History.from_frames(tables)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(who=st.integers(0, 10_000), kind=EVENTS, days_before=st.integers(0, 1500))
 def test_an_added_violation_accident_or_open_hazard_never_raises_the_score(
     trained: Trained, world: World, history: History, who: int, kind: str, days_before: int

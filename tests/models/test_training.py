@@ -30,10 +30,16 @@ def test_the_split_follows_time(trained: Trained, data) -> None:  # type: ignore
 
 def test_the_oracle_is_the_truth_for_a_calendar_year(world: World) -> None:
     truth = world.truth[world.truth["year"] == 2024].head(50)
-    meta = pd.DataFrame({"uscc": truth["uscc"], "as_of": pd.Timestamp("2023-12-31"),
-                         "horizon_end": pd.Timestamp("2024-12-31")})
-    np.testing.assert_allclose(oracle_probability(meta, world.truth), truth["p_accident"],
-                               rtol=1e-9)
+    meta = pd.DataFrame(
+        {
+            "uscc": truth["uscc"],
+            "as_of": pd.Timestamp("2023-12-31"),
+            "horizon_end": pd.Timestamp("2024-12-31"),
+        }
+    )
+    np.testing.assert_allclose(
+        oracle_probability(meta, world.truth), truth["p_accident"], rtol=1e-9
+    )
 
 
 def test_the_candidate_is_close_to_the_unconstrained_model(trained: Trained) -> None:
@@ -46,8 +52,14 @@ def test_registration_moves_the_champion_only_through_the_gates(
     history: History, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    common = dict(end=dt.date(2025, 12, 31), tracking_uri=uri, artifact_root=tmp_path / "art",
-                  experiment="test", model_name="safecredit-risk", alias="champion")
+    common = dict(
+        end=dt.date(2025, 12, 31),
+        tracking_uri=uri,
+        artifact_root=tmp_path / "art",
+        experiment="test",
+        model_name="safecredit-risk",
+        alias="champion",
+    )
     first = train(history, truth=world.truth, **common)
     assert first.alias == "champion" and first.gates.passed
     run = MlflowClient(uri).get_run(first.run_id)
@@ -61,8 +73,9 @@ def test_registration_moves_the_champion_only_through_the_gates(
     # a crippled candidate (a few shallow trees) must not displace the champion
     import models.training as training
 
-    crippled = dataclasses.replace(training.load_config(), lightgbm={"learning_rate": 0.001,
-                                                                      "num_leaves": 2})
+    crippled = dataclasses.replace(
+        training.load_config(), lightgbm={"learning_rate": 0.001, "num_leaves": 2}
+    )
     monkeypatch.setattr("models.pipeline.load_config", lambda: crippled)
     second = train(history, **common)
     assert second.alias == "challenger" and not second.gates.passed
