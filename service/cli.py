@@ -11,6 +11,8 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from service.cli_registry import app as registry_app
+from service.db import migrated_engine
 from service.settings import get_settings
 
 app = typer.Typer(
@@ -18,16 +20,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(registry_app, name="registry")
 
 
 def engine() -> Engine:
     """The configured database, migrated to the newest schema."""
-    from service.db import make_engine, upgrade
-
-    settings = get_settings()
-    eng = make_engine(settings.database.url, echo=settings.database.echo)
-    upgrade(eng)
-    return eng
+    settings = get_settings().database
+    return migrated_engine(settings.url, echo=settings.echo)
 
 
 @app.command()
@@ -111,6 +110,137 @@ def ingest(
             f"load {report.load_id}: {report.written:,} record versions as known on "
             f"{report.known_on}"
         )
+
+
+def _scorer():  # type: ignore[no-untyped-def]
+    from mlflow.exceptions import MlflowException
+
+    from features.catalogue import CATALOGUE_VERSION
+    from models.policy import load_policy
+    from models.recourse import load_actions
+    from models.tracking import load
+    from service.decisions import Scorer
+
+    mlflow_settings = get_settings().mlflow
+    name, alias = mlflow_settings.model_name, mlflow_settings.alias
+    try:
+        loaded = load(mlflow_settings.tracking_uri, name, alias)
+    except MlflowException:
+        typer.echo(f"no model registered as {name}@{alias}: run `safecredit train` first", err=True)
+        raise typer.Exit(2) from None
+    return Scorer(loaded, load_policy(), load_actions(), CATALOGUE_VERSION)
+
+
+@app.command()
+def train(
+    end: Annotated[
+        dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="the last day of the data to use")
+    ],
+    truth: Annotated[
+        Path | None, typer.Option(help="truth.csv of a simulated province: also report the oracle")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="LightGBM's seed")] = 7,
+) -> None:
+    """Train the risk model and its baselines on time-based splits, log everything to MLflow,
+    register it, and move the champion alias only if it passes the gates."""
+    import pandas as pd
+
+    from features.store import read_history
+    from models.pipeline import train as run
+
+    settings = get_settings().mlflow
+    with Session(engine()) as session:
+        history = read_history(session)
+    try:
+        result = run(
+            history,
+            end=end.date(),
+            tracking_uri=settings.tracking_uri,
+            artifact_root=settings.artifact_root,
+            experiment=settings.experiment,
+            model_name=settings.model_name,
+            alias=settings.alias,
+            truth=pd.read_csv(truth) if truth else None,
+            seed=seed,
+            say=typer.echo,
+        )
+    except ValueError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"{settings.model_name} version {result.version} is now the {result.alias} "
+        f"(run {result.run_id})"
+    )
+    for reason in result.gates.reasons:
+        typer.echo(f"  gate: {reason}")
+
+
+@app.command()
+def score(
+    as_of: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="score as of this day")],
+    out: Annotated[Path, typer.Option(help="output file: .csv or .parquet")],
+) -> None:
+    """Score every enterprise with the champion model: probability, score, grade, reasons,
+    recourse, overrides and versions."""
+    from service.decisions import frame
+    from service.decisions import score as run
+
+    scorer = _scorer()
+    with Session(engine()) as session:
+        decisions = run(session, scorer, as_of=as_of.date())
+    table = frame(decisions)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".parquet":
+        table.to_parquet(out, index=False)
+    else:
+        table.to_csv(out, index=False)
+    counts = table["grade"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
+    typer.echo(
+        f"wrote {out}: {len(table):,} enterprises; grades "
+        + ", ".join(f"{g} {n:,}" for g, n in counts.items())
+    )
+
+
+@app.command()
+def demo(
+    enterprises: Annotated[
+        int, typer.Option(min=100, help="size of the simulated province")
+    ] = 3_000,
+    years: Annotated[int, typer.Option(min=2, max=20, help="years of history")] = 5,
+    seed: Annotated[int, typer.Option(help="random seed of the province")] = 7,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="start the service at the end")
+    ] = True,
+    port: Annotated[int, typer.Option(help="port for the service")] = 8000,
+) -> None:
+    """The whole product on embedded defaults: simulate a province, load it, train and register
+    the champion model, list what the rules find, score everyone; then serve on 127.0.0.1."""
+    from experiments import demo as steps
+
+    steps.run(
+        engine(),
+        get_settings(),
+        enterprises=enterprises,
+        years=years,
+        seed=seed,
+        say=typer.echo,
+    )
+    if serve_after:
+        typer.echo(f"service: http://127.0.0.1:{port}/docs  (health: /healthz, readiness: /readyz)")
+        serve(host="127.0.0.1", port=port, workers=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the HTTP service (OpenAPI at /docs)."""
+    import uvicorn
+
+    engine().dispose()  # migrate before the workers start
+    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
 def main() -> None:

@@ -1,0 +1,46 @@
+"""The command line: ingest refuses bad extracts with exit status 2 and names every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+from service.settings import get_settings
+from tests.features import extracts
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("SAFECREDIT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_ingest_loads_then_reports_nothing_new(cli: CliRunner, tmp_path: Path) -> None:
+    folder = extracts.write(tmp_path / "x", extracts.tables())
+    first = cli.invoke(app, ["ingest", str(folder), "--known-on", "2024-12-31"])
+    assert first.exit_code == 0, first.output
+    assert "load 1: 11 record versions" in first.output
+    again = cli.invoke(app, ["ingest", str(folder), "--known-on", "2024-12-31"])
+    assert again.exit_code == 0 and "nothing new" in again.output
+
+
+def test_ingest_refuses_with_status_2_and_file_row_column(cli: CliRunner, tmp_path: Path) -> None:
+    frames = extracts.tables()
+    frames["hazards"].loc[1, "rectified_on"] = "2024-03-01"
+    folder = extracts.write(tmp_path / "x", frames)
+    result = cli.invoke(app, ["ingest", str(folder), "--known-on", "2024-12-31"])
+    assert result.exit_code == 2
+    assert "hazards.csv:3:rectified_on: rectified_on 2024-03-01 is before found_on" in result.output
+    assert "nothing was loaded" in result.output
+
+
+def test_every_command_has_help(cli: CliRunner) -> None:
+    for command in app.registered_commands:
+        name = command.name or command.callback.__name__  # type: ignore[union-attr]
+        result = cli.invoke(app, [name, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output, name
