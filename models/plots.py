@@ -49,7 +49,9 @@ def shap_summary(points: np.ndarray, X: pd.DataFrame) -> Figure:
     import shap
 
     fig = plt.figure()
-    shap.summary_plot(points, X, show=False, max_display=20, plot_size=(8, 7))
+    shap.summary_plot(
+        points, X, show=False, max_display=20, plot_size=(8, 7), rng=np.random.default_rng(0)
+    )
     fig = plt.gcf()
     fig.axes[0].set_xlabel("points (SHAP value on the score scale; + raises the score)")
     fig.tight_layout()

@@ -195,11 +195,13 @@ def log_and_register(
             "model_card.md",
         )
         say("logging and registering the model …")
-        example = X_test.head(5)
+        # the pyfunc takes industry as text (MLflow schemas have no categorical type)
+        example = X_test.head(5).astype({name: str for name in model.categories})
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=RiskPyfunc(model),
             signature=infer_signature(example, RiskPyfunc(model).predict(None, example)),
+            input_example=example,
             pip_requirements=[f"{p}=={package_version(p)}" for p in REQUIREMENTS],
             registered_model_name=model_name,
         )

@@ -19,6 +19,13 @@ from models.tracking import load
 from models.training import Trained, oracle_probability, time_split
 
 
+def history_features(history: History) -> pd.DataFrame:
+    from features.pit import as_of
+
+    usccs = history.known_at(dt.date(2025, 12, 31))["enterprises"]["uscc"].head(50)
+    return as_of(history, pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp("2025-12-31")}))
+
+
 def test_the_split_follows_time(trained: Trained, data) -> None:  # type: ignore[no-untyped-def]
     split = trained.split
     assert max(split.dates["train"]) < min(split.dates["valid"])
@@ -69,6 +76,18 @@ def test_registration_moves_the_champion_only_through_the_gates(
     assert len(run.data.params["dataset_sha256"]) == 64
     artifacts = {a.path for a in MlflowClient(uri).list_artifacts(first.run_id)}
     assert {"model_card.md", "points_table.csv", "feature_catalogue.md", "plots"} <= artifacts
+
+    # the registered pyfunc, loaded by alias, predicts what the model does (industry as text)
+    import mlflow
+
+    mlflow.set_registry_uri(uri)
+    served = mlflow.pyfunc.load_model("models:/safecredit-risk@champion")
+    X = history_features(history)
+    np.testing.assert_allclose(
+        served.predict(X.astype({"industry": str}))["probability"],
+        load(uri, "safecredit-risk", "champion").model.predict_proba(X),
+        rtol=1e-12,
+    )
 
     # a crippled candidate (a few shallow trees) must not displace the champion
     import models.training as training
