@@ -51,26 +51,34 @@ def is_valid(code: str) -> bool:
     return shape_problem(code) is None and check_character(code[:17]) == code[17]
 
 
+_LOOKUP = np.full(256, -1, dtype=np.int64)
+_LOOKUP[np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)] = np.arange(len(ALPHABET))
+
+
 def check_problems(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Vectorised: (shape problem or "", check character wrong) for each code.
 
     Shape problems are always errors; a wrong check character is an error or a warning by
-    :class:`CheckMode`.
+    :class:`CheckMode`. Each distinct code is checked once.
     """
     s = codes.fillna("").astype(str)
-    shaped = s.str.match(_SHAPE.pattern)
-    shape = pd.Series("", index=s.index, dtype=object)
-    for i in s.index[~shaped]:
-        shape[i] = shape_problem(s[i]) or "USCC is malformed"
-    wrong = pd.Series(False, index=s.index)
-    ok = s[shaped]
+    inverse, distinct = pd.factorize(s)
+    distinct = pd.Series(distinct, dtype=object)
+    shaped = distinct.str.match(_SHAPE.pattern).to_numpy(dtype=bool)
+    problem = np.full(len(distinct), "", dtype=object)
+    for i in np.flatnonzero(~shaped):
+        problem[i] = shape_problem(distinct[i]) or "USCC is malformed"
+    wrong = np.zeros(len(distinct), dtype=bool)
+    ok = np.flatnonzero(shaped)
     if len(ok):
-        chars = np.array([list(c) for c in ok.to_numpy()])
-        values = np.vectorize(VALUE.__getitem__)(chars)
-        total = (values[:, :17] * np.array(WEIGHTS)).sum(axis=1)
-        expected = (31 - total % 31) % 31
-        wrong[ok.index] = expected != values[:, 17]
-    return shape, wrong
+        raw = "".join(distinct[ok]).encode("ascii")
+        values = _LOOKUP[np.frombuffer(raw, dtype=np.uint8)].reshape(-1, 18)
+        total = values[:, :17] @ np.array(WEIGHTS)
+        wrong[ok] = (31 - total % 31) % 31 != values[:, 17]
+    return (
+        pd.Series(problem[inverse], index=s.index, dtype=object),
+        pd.Series(wrong[inverse], index=s.index),
+    )
 
 
 def with_check(first17: str) -> str:

@@ -5,7 +5,7 @@ is written. Cells arrive as text (CSV) or typed (Parquet) and leave typed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,19 +52,22 @@ class Checked:
     warnings: list[Problem] = field(default_factory=list)
 
 
+Reasons = Callable[[pd.Series], pd.Series]
+
+
 class _Collector:
     def __init__(self, extract: Extract, table: str, out: list[Problem]) -> None:
         self.file = extract.files[table]
         self.offset = extract.header_rows[table]
         self.out = out
 
-    def rows(self, mask: pd.Series, column: str, reason: str | pd.Series) -> None:
+    def rows(self, mask: pd.Series, column: str, reason: str | Reasons) -> None:
+        """Record a problem for each row in ``mask``; a reason that depends on the row is a
+        function of the mask, called only when some row is wrong."""
         positions = np.flatnonzero(mask.to_numpy())
         if not len(positions):
             return
-        reasons = (
-            reason[mask].tolist() if isinstance(reason, pd.Series) else [reason] * len(positions)
-        )
+        reasons = list(reason(mask)) if callable(reason) else [reason] * len(positions)
         self.out.extend(
             Problem(self.file, int(p) + self.offset, column, r)
             for p, r in zip(positions, reasons, strict=True)
@@ -86,21 +89,31 @@ def _typed(col: Column, cells: pd.Series, known_on: dt.date, bad: _Collector) ->
     present = ~empty
     if col.kind is Kind.DATE:
         parsed = pd.to_datetime(cells.where(present), format="%Y-%m-%d", errors="coerce")
-        bad.rows(present & parsed.isna(), col.name, "not a date (yyyy-mm-dd): " + _quote(cells))
+        bad.rows(
+            present & parsed.isna(),
+            col.name,
+            lambda m: "not a date (yyyy-mm-dd): " + _quote(cells[m]),
+        )
         if not col.future:
             late = parsed > pd.Timestamp(known_on)
-            bad.rows(late, col.name, "date " + cells + f" is after the load date {known_on}")
+            bad.rows(
+                late, col.name, lambda m: "date " + cells[m] + f" is after the load date {known_on}"
+            )
         return parsed.astype("datetime64[s]")
     if col.kind in (Kind.INT, Kind.MONEY):
         number = pd.to_numeric(cells.where(present), errors="coerce")
-        bad.rows(present & number.isna(), col.name, "not a number: " + _quote(cells))
-        bad.rows(number < 0, col.name, "negative: " + cells)
+        bad.rows(present & number.isna(), col.name, lambda m: "not a number: " + _quote(cells[m]))
+        bad.rows(number < 0, col.name, lambda m: "negative: " + cells[m])
         if col.kind is Kind.INT:
-            bad.rows(number.notna() & (number % 1 != 0), col.name, "not a whole number: " + cells)
+            bad.rows(
+                number.notna() & (number % 1 != 0),
+                col.name,
+                lambda m: "not a whole number: " + cells[m],
+            )
         if col.low is not None:
-            bad.rows(number < col.low, col.name, f"below {col.low:g}: " + cells)
+            bad.rows(number < col.low, col.name, lambda m: f"below {col.low:g}: " + cells[m])
         if col.high is not None:
-            bad.rows(number > col.high, col.name, f"above {col.high:g}: " + cells)
+            bad.rows(number > col.high, col.name, lambda m: f"above {col.high:g}: " + cells[m])
         if col.kind is Kind.INT:
             whole = number.where(number % 1 == 0)
             return whole.astype("Int64")
@@ -108,7 +121,7 @@ def _typed(col: Column, cells: pd.Series, known_on: dt.date, bad: _Collector) ->
     if col.kind is Kind.BOOL:
         lower = cells.str.lower()
         known = lower.isin(TRUE | FALSE)
-        bad.rows(present & ~known, col.name, "not true/false: " + _quote(cells))
+        bad.rows(present & ~known, col.name, lambda m: "not true/false: " + _quote(cells[m]))
         return lower.map(lambda v: True if v in TRUE else (False if v in FALSE else pd.NA)).astype(
             "boolean"
         )
@@ -116,11 +129,11 @@ def _typed(col: Column, cells: pd.Series, known_on: dt.date, bad: _Collector) ->
         bad.rows(
             present & ~cells.isin(col.values),
             col.name,
-            _quote(cells) + f" is not one of: {', '.join(col.values)}",
+            lambda m: _quote(cells[m]) + f" is not one of: {', '.join(col.values)}",
         )
     if col.pattern:
         wrong = present & ~cells.str.fullmatch(col.pattern)
-        bad.rows(wrong, col.name, _quote(cells) + f" does not match {col.pattern}")
+        bad.rows(wrong, col.name, lambda m: _quote(cells[m]) + f" does not match {col.pattern}")
     return cells.where(present, None).astype(object)
 
 
@@ -134,11 +147,14 @@ def _uscc(
 ) -> None:
     present = cells.ne("")
     shape, wrong_check = uscc_codes.check_problems(cells)
-    errors.rows(present & shape.ne(""), column, shape)
+    errors.rows(present & shape.ne(""), column, lambda m: shape[m])
     wrong = present & wrong_check & ~cells.isin(allowed)
-    reason = "USCC check character is wrong (GB 32100-2015): " + cells
+
+    def reason(m: pd.Series) -> pd.Series:
+        return "USCC check character is wrong (GB 32100-2015): " + cells[m]
+
     if mode is uscc_codes.CheckMode.STRICT:
-        errors.rows(wrong, column, reason + "; allow-list it if the code is real")
+        errors.rows(wrong, column, lambda m: reason(m) + "; allow-list it if the code is real")
     else:
         warnings.rows(wrong, column, reason)
 
@@ -154,7 +170,15 @@ def _duplicates(cells: pd.Series, column: str, bad: _Collector) -> None:
         bad.rows(
             dup,
             column,
-            "duplicate " + column + " " + _quote(cells) + " (first on row " + first_row + ")",
+            lambda m: (
+                "duplicate "
+                + column
+                + " "
+                + _quote(cells[m])
+                + " (first on row "
+                + first_row[m]
+                + ")"
+            ),
         )
 
 
@@ -213,7 +237,7 @@ def _check_table(
         errors.rows(
             before.fillna(False),
             later,
-            f"{later} " + cells.get(later, "") + f" is before {earlier} " + cells.get(earlier, ""),
+            lambda m, a=later, b=earlier: f"{a} " + cells[a][m] + f" is before {b} " + cells[b][m],
         )
     return frame
 
@@ -221,11 +245,16 @@ def _check_table(
 def _check_references(
     extract: Extract, checked: Checked, known_keys: Mapping[str, Collection[str]]
 ) -> None:
-    def keys(table: str) -> set[str] | None:
-        stored = set(known_keys.get(table, ()))
-        if table in extract.frames and TABLES[table].key in extract.frames[table].columns:
-            return stored | set(extract.frames[table][TABLES[table].key])
-        return stored or None
+    cache: dict[str, pd.Index | None] = {}
+
+    def keys(table: str) -> pd.Index | None:
+        if table not in cache:
+            found = pd.Index(list(known_keys.get(table, ())), dtype=object)
+            frame = extract.frames.get(table)
+            if frame is not None and TABLES[table].key in frame.columns:
+                found = found.append(pd.Index(frame[TABLES[table].key].to_numpy(dtype=object)))
+            cache[table] = found.unique() if len(found) else None
+        return cache[table]
 
     for name, table in TABLES.items():
         if name not in extract.frames or name == "enterprises":
@@ -246,7 +275,9 @@ def _check_references(
             errors.rows(
                 unknown,
                 column,
-                "unknown " + column + " " + _quote(cells[column]) + f" (not in {target})",
+                lambda m, c=column, t=target, x=cells: (
+                    "unknown " + c + " " + _quote(x[c][m]) + f" (not in {t})"
+                ),
             )
 
 

@@ -158,12 +158,15 @@ def _rendered(name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _reasons(scored: Scored, X: pd.DataFrame, k: int) -> None:
-    values = np.ascontiguousarray(scored.points.to_numpy())  # rows contiguous for the top k
-    k = min(k, values.shape[1])
-    top = np.argpartition(values, k - 1, axis=1)[:, :k]  # the k most points lost, unordered
-    rank = np.argsort(np.take_along_axis(values, top, axis=1), axis=1, kind="stable")
-    order = np.take_along_axis(top, rank, axis=1)  # most points lost first
-    lost = np.take_along_axis(values, order, axis=1)
+    work = np.array(scored.points.to_numpy(), order="C")  # rows contiguous, and ours to change
+    n, k = len(work), min(k, work.shape[1])
+    rows = np.arange(n)
+    order = np.empty((n, k), dtype=np.int64)  # most points lost first; ties: the first feature
+    lost = np.empty((n, k))
+    for j in range(k):  # k passes of argmin beat a per-row partition of a short row
+        order[:, j] = work.argmin(axis=1)
+        lost[:, j] = work[rows, order[:, j]]
+        work[rows, order[:, j]] = np.inf
     principal = lost < -0.5  # costing less than a point is not a principal reason
     names = list(scored.points.columns)
     # the principal cells, grouped by feature: each feature's sentences are made in one go
