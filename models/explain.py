@@ -216,6 +216,8 @@ def _recourse(
         en = np.full(n, "", dtype=object)
         if len(rows):
             needed = action.touches | set(action.subtract.values()) | set(action.placeholders)
+            if model.steps_ is None:  # a model with interactions re-predicts from every feature
+                needed = set(X.columns)
             before = X[[c for c in X.columns if c in needed]].iloc[rows]
             delta = model.logit_change(before, action.apply(before), action.touches)
             new = published(score_from_logit(logit[rows] + delta, scale), scale)

@@ -11,6 +11,7 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from service.cli_quote import quote
 from service.cli_registry import app as registry_app
 from service.db import migrated_engine
 from service.settings import get_settings
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(registry_app, name="registry")
+app.command()(quote)
 
 
 def engine() -> Engine:
@@ -182,13 +184,11 @@ def score(
 ) -> None:
     """Score every enterprise with the champion model: probability, score, grade, reasons,
     recourse, overrides and versions."""
-    from service.decisions import frame
-    from service.decisions import score as run
+    from service.decisions import frame, score_batch
 
     scorer = _scorer()
     with Session(engine()) as session:
-        decisions = run(session, scorer, as_of=as_of.date())
-    table = frame(decisions)
+        table = frame(scorer, score_batch(session, scorer, as_of=as_of.date()))
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet":
         table.to_parquet(out, index=False)

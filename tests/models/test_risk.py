@@ -18,8 +18,8 @@ from features.pit import as_of
 from features.store import History
 from models.explain import explain
 from models.gates import judge, monotonicity_violations
-from models.policy import ScoringPolicy
-from models.recourse import Actions
+from models.policy import ScoringPolicy, load_policy
+from models.recourse import Actions, load_actions
 from models.risk import RiskModel
 from models.scale import score_from_logit
 from models.training import CATEGORIES, Trained, directions
@@ -51,6 +51,10 @@ def test_a_model_with_an_interaction_pair_is_exact_too(data) -> None:  # type: i
     np.testing.assert_allclose(
         contrib.to_numpy(), model.calibration_[0] * np.asarray(values), atol=1e-9
     )
+    # and its recourse re-predicts from every feature
+    scored = explain(model, load_policy(), load_actions(), sample)
+    offered = [r for i in range(len(sample)) for r in scored.recourse_of(i)]
+    assert offered and all(r.points >= 1 for r in offered)
 
 
 def test_every_tree_uses_one_feature(trained: Trained) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -44,3 +45,29 @@ def test_every_command_has_help(cli: CliRunner) -> None:
         name = command.name or command.callback.__name__  # type: ignore[union-attr]
         result = cli.invoke(app, [name, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, name
+
+
+def test_simulate_ingest_train_and_score_from_the_command_line(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAFECREDIT_MLFLOW__TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("SAFECREDIT_MLFLOW__ARTIFACT_ROOT", str(tmp_path / "mlartifacts"))
+    get_settings.cache_clear()
+    province = tmp_path / "province"
+    refused = cli.invoke(app, ["score", "--as-of", "2025-12-31", "--out", str(tmp_path / "s.csv")])
+    assert refused.exit_code == 2 and "run `safecredit train` first" in refused.output
+    steps = [
+        ["simulate", "--enterprises", "700", "--years", "5", "--seed", "4", "--out", str(province)],
+        ["ingest", str(province), "--known-on", "2025-12-31"],
+        ["train", "--end", "2025-12-31", "--truth", str(province / "truth.csv")],
+        ["score", "--as-of", "2025-12-31", "--out", str(tmp_path / "scores.parquet")],
+    ]
+    said = []
+    for step in steps:
+        result = cli.invoke(app, step)
+        assert result.exit_code == 0, (step, result.output, result.exception)
+        said.append(result.output)
+    assert "safecredit-risk version 1 is now the champion" in said[2]
+    scores = pd.read_parquet(tmp_path / "scores.parquet")
+    assert len(scores) == 700 and scores["grade"].isin(list("ABCD")).all()
+    assert {"reason1_en", "recourse1_action", "model_version"} <= set(scores.columns)

@@ -1,0 +1,307 @@
+"""Quotes end to end on SQLite and PostgreSQL: the enterprise record, its score and the
+listings in force priced by the tariff; a batch equals the quotes one by one; bad input gets a
+clear error naming the field; the command quotes a CSV book."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from experiments.simulate import World, write_world
+from features.catalogue import CATALOGUE_VERSION
+from features.ingest import ingest
+from models.policy import ScoringPolicy
+from models.recourse import Actions
+from models.tariff import load_tariff
+from models.tracking import Loaded
+from models.training import Trained
+from registry.evaluate import evaluate
+from registry.policy import find_policy
+from registry.procedure import act, propose
+from service.decisions import Scorer
+from service.quotes import (
+    QuoteError,
+    Quoter,
+    QuoteRequest,
+    UnknownEnterprise,
+    check,
+    frame,
+    quote,
+    quote_one,
+)
+
+END = dt.date(2025, 12, 31)
+START = dt.date(2026, 1, 1)
+TARIFF = load_tariff()
+
+
+@pytest.fixture
+def quoter(trained: Trained, policy: ScoringPolicy, actions: Actions) -> Quoter:
+    loaded = Loaded(trained.model, "safecredit-risk", "test", "-")
+    return Quoter(Scorer(loaded, policy, actions, CATALOGUE_VERSION), TARIFF)
+
+
+@pytest.fixture
+def loaded_session(session: Session, world: World, tmp_path: Path) -> Session:
+    write_world(world, tmp_path, "csv")
+    with session.begin_nested():
+        ingest(session, tmp_path, known_on=END)
+    return session
+
+
+def _same(a: object, b: object) -> None:
+    """Equal, numbers up to the last bits a batched prediction may differ in; money to the fen."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    elif isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-9, abs=0.01 if max(a, b) > 1_000 else 1e-12)
+    else:
+        assert a == b
+
+
+def _publish(session: Session) -> str:
+    """Walk one proposal of the listing rules to publication; its code."""
+    policy = find_policy("mem11")
+    proposal = evaluate(session, policy=policy, as_of=END)[0]
+    who = {"actor": "reg-1", "department": proposal.department}
+    with session.begin_nested():
+        entry = propose(session, proposal=proposal, policy=policy, on=dt.date(2025, 10, 5), **who)
+        for action, on in (("notify", (2025, 10, 6)), ("decide", (2025, 11, 3))):
+            act(
+                session,
+                entry_id=entry.entry_id,
+                action=action,
+                on=dt.date(*on),
+                reason=action,
+                **who,
+            )
+        act(
+            session,
+            entry_id=entry.entry_id,
+            action="publish",
+            on=dt.date(2025, 11, 5),
+            reason="publish",
+            **who,
+        )
+    return proposal.uscc
+
+
+def test_a_quote_end_to_end_and_a_batch_equals_one_by_one(
+    loaded_session: Session, quoter: Quoter, world: World
+) -> None:
+    listed = _publish(loaded_session)
+    enterprises = world.tables["enterprises"].set_index("uscc")
+    codes = [listed, *enterprises.sample(39, random_state=3).index.drop(listed, errors="ignore")]
+    requests = [
+        QuoteRequest(
+            uscc=u,
+            insured_amount_cny=400_000 + 10_000 * (i % 3),
+            period_start=START,
+            as_of=END,
+            honours=("none", "city", "province")[i % 3],
+            previous_rate=None if i % 4 else 1.0,
+        )
+        for i, u in enumerate(codes)
+    ]
+    batch = quote(loaded_session, quoter, requests)
+    one_by_one = [quote_one(loaded_session, quoter, r) for r in requests]
+    for a, b in zip(batch, one_by_one, strict=True):
+        _same(a.as_dict(), b.as_dict())
+
+    q = batch[0]  # the listed enterprise
+    record = enterprises.loc[listed]
+    assert q.headcount == record["employees"] and q.headcount_source == "enterprise record"
+    assert q.industry == record["industry"] and q.compulsory == (
+        record["industry"] in TARIFF.insurance.compulsory_industries
+    )
+    assert q.period_end == dt.date(2026, 12, 31)
+    by_code = {f.code: f for f in q.factors}
+    assert by_code["listing"].multiplier == TARIFF.factors.listing.surcharge
+    assert q.listings and "mem11" in by_code["listing"].en
+    assert by_code["model_risk"].detail["principal_reasons"] == q.reasons
+    assert q.product == pytest.approx(math.prod(f.multiplier for f in q.factors))
+    assert q.premium_cny == pytest.approx(
+        q.insured_amount_cny * q.headcount * q.rate / 1000, abs=0.01
+    )
+    assert (q.tariff_version, q.tariff_sha256, q.model_version) == ("2026.1", TARIFF.sha256, "test")
+    assert q.versions["tariff"] == TARIFF.label and q.inputs["as_of"] == "2025-12-31"
+
+    table = frame(batch)
+    assert list(table["uscc"]) == codes and (table["tariff_version"] == "2026.1").all()
+    low, high = TARIFF.band.floor, TARIFF.band.cap
+    assert (
+        (table["rate"] >= table["base_rate"] * low - 1e-12)
+        & (table["rate"] <= table["base_rate"] * high + 1e-12)
+    ).all()
+    # a headcount given in the request wins over the record
+    asked = quote_one(
+        loaded_session,
+        quoter,
+        QuoteRequest(uscc=codes[1], insured_amount_cny=400_000, period_start=START, headcount=7),
+    )
+    assert asked.headcount == 7 and asked.headcount_source == "request"
+    assert asked.as_of == START  # as_of defaults to the period start
+
+    # an accident last year raises the quote, and the factor names it
+    acc = world.tables["accidents"]
+    recent = acc[(acc["occurred_on"] >= "2025-01-01") & (acc["reported_on"] <= "2025-12-31")]
+    uscc = recent["uscc"].iloc[0]
+    request = QuoteRequest(uscc=uscc, insured_amount_cny=400_000, period_start=START)
+    experience = next(
+        f
+        for f in quote_one(loaded_session, quoter, request).factors
+        if f.code == "accident_experience"
+    )
+    assert experience.detail["grade"] and experience.multiplier > 1
+    assert str(recent["accident_id"].iloc[0]) in experience.detail["accidents"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"insured_amount_cny": 300_000}, "insured_amount_cny: 300,000 CNY is below the minimum"),
+        ({"insured_amount_cny": float("nan")}, "insured_amount_cny: nan is not a number"),
+        ({"headcount": -5}, "headcount: -5 must be a whole number of at least 1"),
+        ({"headcount": 0}, "headcount: 0 must be a whole number"),
+        ({"honours": "national"}, "honours: 'national' must be one of none, city, province"),
+        ({"previous_rate": -1.0}, "previous_rate: -1.0 must be a positive rate"),
+        ({"as_of": dt.date(2026, 2, 1)}, "as_of: 2026-02-01 is after period_start 2026-01-01"),
+        ({"as_of": dt.date(2024, 1, 1)}, "period_start: 2026-01-01 is more than 366 days"),
+        ({"period_start": "2026-13-01"}, "period_start: '2026-13-01' is not a date"),
+        ({"uscc": "9114010"}, "uscc: USCC must have 18 characters, got 7"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field(change: dict, message: str) -> None:
+    fields = {"uscc": "91350200MA31E12PXF", "insured_amount_cny": 400_000, "period_start": START}
+    with pytest.raises(QuoteError, match="^" + message.replace("(", r"\(")) as caught:
+        check(TARIFF, [QuoteRequest(**(fields | change))])
+    assert caught.value.status == 400 and caught.value.kind == "bad_quote"
+
+
+def test_a_batch_names_every_bad_row() -> None:
+    rows = [
+        QuoteRequest("91350200MA31E12PXF", 400_000, START),
+        QuoteRequest("91350200MA31E12PXF", 100, START, headcount=-1),
+    ]
+    with pytest.raises(QuoteError) as caught:
+        check(TARIFF, rows)
+    assert [p.split(":")[0] for p in caught.value.problems] == ["row 2", "row 2"]
+
+
+def test_an_unknown_enterprise_is_a_404_naming_the_code(session: Session, quoter: Quoter) -> None:
+    request = QuoteRequest("91350200MA31E12PXF", 400_000, START)
+    with pytest.raises(
+        UnknownEnterprise, match="uscc: not a known enterprise as of 2026-01-01: 91350200MA31E12PXF"
+    ) as caught:
+        quote(session, quoter, [request])
+    assert caught.value.status == 404
+
+
+@pytest.fixture
+def cli_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, world: World, quoter: Quoter
+) -> CliRunner:
+    """A file database holding the world, and the command registered as the lead registers it;
+    the model comes from the ``trained`` fixture instead of the MLflow registry."""
+    from service import cli
+    from service.db import migrated_engine
+    from service.settings import get_settings
+
+    url = f"sqlite:///{tmp_path / 'quote.db'}"
+    monkeypatch.setenv("SAFECREDIT_DATABASE_URL", url)
+    get_settings.cache_clear()
+    write_world(world, tmp_path / "w", "csv")
+    engine = migrated_engine(url)
+    with Session(engine) as session, session.begin():
+        ingest(session, tmp_path / "w", known_on=END)
+    engine.dispose()
+    monkeypatch.setattr(cli, "_scorer", lambda: quoter.scorer)
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_the_command_quotes_one_and_a_book(cli_db: CliRunner, world: World, tmp_path: Path) -> None:
+    from service.cli_quote import quote as command
+
+    app = typer.Typer()
+    app.command()(command)
+    app.command("noop")(lambda: None)  # two commands: typer keeps the subcommand name
+    codes = list(world.tables["enterprises"]["uscc"].iloc[:30])
+    one = cli_db.invoke(
+        app,
+        [
+            "quote",
+            codes[0],
+            "--period-start",
+            "2026-01-01",
+            "--as-of",
+            "2025-12-31",
+            "--insured-amount",
+            "500000",
+        ],
+    )
+    assert one.exit_code == 0, one.output
+    assert "premium" in one.output and "tariff 2026.1" in one.output
+    book = tmp_path / "book.csv"
+    pd.DataFrame({"uscc": codes, "honours": ["city"] * 30}).to_csv(book, index=False)
+    out = tmp_path / "quotes.csv"
+    result = cli_db.invoke(
+        app,
+        [
+            "quote",
+            "--book",
+            str(book),
+            "--period-start",
+            "2026-01-01",
+            "--as-of",
+            "2025-12-31",
+            "--insured-amount",
+            "400000",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert list(table["uscc"]) == codes and (table["f_honours"] == 0.95).all()
+    single = pd.read_csv(out).iloc[0]
+    again = cli_db.invoke(
+        app,
+        [
+            "quote",
+            codes[0],
+            "--period-start",
+            "2026-01-01",
+            "--as-of",
+            "2025-12-31",
+            "--insured-amount",
+            "400000",
+            "--honours",
+            "city",
+            "--json",
+        ],
+    )
+    assert again.exit_code == 0, again.output
+    assert f'"premium_cny": {single["premium_cny"]}' in again.output
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"uscc,insured_amount_cny,headcount\n{codes[0]},300000,\n{codes[1]},,-2\n")
+    refused = cli_db.invoke(app, ["quote", "--book", str(bad), "--period-start", "2026-01-01"])
+    assert refused.exit_code == 2
+    assert "bad.csv:2:insured_amount_cny: 300,000 CNY is below the minimum" in refused.output
+    assert "bad.csv:3:insured_amount_cny: empty and no --insured-amount given" in refused.output
+    assert "bad.csv:3:headcount: -2 must be a whole number of at least 1" in refused.output
+    assert "nothing was quoted" in refused.output
