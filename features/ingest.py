@@ -142,7 +142,7 @@ def _plan(
     """The versions to write for ``frame`` and the new/changed/unchanged counts."""
     frame = frame.copy()
     frame["content_hash"] = content_hashes(table, frame)
-    orm = HISTORY_TABLES[table.name]
+    orm: Any = HISTORY_TABLES[table.name]
     key = getattr(orm, table.key)
     stored = pd.DataFrame(
         session.execute(
@@ -164,7 +164,7 @@ def _plan(
     unchanged = ~is_new & (stored_hash == frame["content_hash"].to_numpy())
     changed = ~is_new & ~unchanged
     first_known = frame[table.known_on].dt.date.to_numpy()
-    frame["known_from"] = np.where(is_new, first_known, known_on)
+    frame["known_from"] = np.where(is_new, first_known, np.array(known_on, dtype=object))
     rows = frame.loc[is_new | changed]
     counts = {
         "new": int(is_new.sum()),

@@ -234,12 +234,22 @@ def _check_table(
     frame = pd.DataFrame(typed, index=cells.index)
     for later, earlier in table.order:
         before = frame[later] < frame[earlier]
-        errors.rows(
-            before.fillna(False),
-            later,
-            lambda m, a=later, b=earlier: f"{a} " + cells[a][m] + f" is before {b} " + cells[b][m],
-        )
+        errors.rows(before.fillna(False), later, _before(cells, later, earlier))
     return frame
+
+
+def _before(cells: pd.DataFrame, later: str, earlier: str) -> Reasons:
+    def reason(m: pd.Series) -> pd.Series:
+        return f"{later} " + cells[later][m] + f" is before {earlier} " + cells[earlier][m]
+
+    return reason
+
+
+def _unknown(cells: pd.Series, column: str, target: str) -> Reasons:
+    def reason(m: pd.Series) -> pd.Series:
+        return "unknown " + column + " " + _quote(cells[m]) + f" (not in {target})"
+
+    return reason
 
 
 def _check_references(
@@ -275,9 +285,7 @@ def _check_references(
             errors.rows(
                 unknown,
                 column,
-                lambda m, c=column, t=target, x=cells: (
-                    "unknown " + c + " " + _quote(x[c][m]) + f" (not in {t})"
-                ),
+                _unknown(cells[column], column, target),
             )
 
 

@@ -113,8 +113,8 @@ def step_table(booster: lgb.Booster, template: pd.DataFrame) -> StepTable | None
         frame = template.iloc[np.zeros(len(probe), dtype=int)].reset_index(drop=True)
         frame[name] = probe
         if len(trees):
-            leaf = booster.predict(frame, pred_leaf=True).reshape(len(probe), -1)
-            total = sum(centred[t][leaf[:, t]] for t in trees)
+            leaf = np.asarray(booster.predict(frame, pred_leaf=True)).reshape(len(probe), -1)
+            total = np.sum([centred[t][leaf[:, t]] for t in trees], axis=0)
         else:
             total = np.zeros(len(probe))
         steps[name] = Steps(

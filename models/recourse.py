@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import string
 import tomllib
@@ -35,7 +36,7 @@ class Action:
         return list(dict.fromkeys(names))
 
     @property
-    def touches(self) -> set[str]:
+    def touches(self) -> builtins.set[str]:
         return set(self.set) | set(self.subtract) | set(self.add)
 
     def applies(self, X: pd.DataFrame) -> np.ndarray:

@@ -100,7 +100,7 @@ class RiskModel:
             valid_sets=[valid],
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
-        raw = self.booster_.predict(self.prepare(X_valid), raw_score=True)
+        raw = np.asarray(self.booster_.predict(self.prepare(X_valid), raw_score=True))
         platt = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), np.asarray(y_valid))
         self.calibration_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
         self.best_iteration_ = int(
@@ -176,7 +176,7 @@ class RiskModel:
         if self.steps_ is not None:
             raw = raw_contributions(self.steps_, self._columns(X))
         else:
-            raw = self.booster_.predict(self.prepare(X), pred_contrib=True)
+            raw = np.asarray(self.booster_.predict(self.prepare(X), pred_contrib=True))
         scaled = np.multiply(raw[:, :-1], a, order="F")
         contrib = pd.DataFrame(scaled, columns=self.features_, index=X.index, copy=False)
         return a * raw[:, -1] + b, contrib

@@ -18,6 +18,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+from mlflow.pyfunc import PythonModel
 from sklearn.metrics import roc_auc_score
 
 from features.catalogue import CATALOGUE_SHA256, CATALOGUE_VERSION, markdown_table
@@ -33,7 +34,7 @@ from models.training import Trained, TrainingConfig, fingerprint
 REQUIREMENTS = ("lightgbm", "numpy", "pandas", "scikit-learn", "mlflow")
 
 
-class RiskPyfunc(mlflow.pyfunc.PythonModel):
+class RiskPyfunc(PythonModel):
     """The risk model as an MLflow pyfunc: features in, calibrated probability out."""
 
     def __init__(self, model: RiskModel) -> None:
@@ -116,6 +117,7 @@ def log_and_register(
     say: Callable[[str], None] = lambda _: None,
 ) -> Registered:
     split, model = trained.split, trained.model
+    assert trained.test_probability is not None
     X_test, y_test = X[split.test], y.to_numpy()[split.test]
     champion_auc = _champion_auc(tracking_uri, model_name, alias, X_test, y_test)
     metrics = trained.metrics
