@@ -7,7 +7,7 @@ UV := $(BOOT)/bin/uv
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo test test-fast bench lint format clean
+.PHONY: help env demo test browser bench lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,8 +22,11 @@ env: $(UV) ## create .venv with the locked dependencies
 demo: env ## simulate a province, load it and run the whole product on 127.0.0.1:8000
 	$(RUN) safecredit demo
 
-test: env ## run the whole test suite (SQLite and PostgreSQL at 127.0.0.1:5432)
+test: env browser ## run the whole test suite (SQLite and PostgreSQL at 127.0.0.1:5432)
 	$(RUN) pytest -q
+
+browser: ## install Debian's chromium, chromedriver and a CJK font for the page test
+	bash tests/browser/install.sh
 
 bench: env ## print speed figures as ratios measured side by side
 	$(RUN) python -m experiments.bench

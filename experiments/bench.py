@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-SECTIONS = ("bench_ingest", "bench_features", "bench_registry", "bench_scoring")
+SECTIONS = ("bench_ingest", "bench_features", "bench_registry", "bench_scoring", "bench_service")
 
 
 def main() -> None:

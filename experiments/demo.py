@@ -31,6 +31,7 @@ from registry.policy import find_policy
 from registry.procedure import act, propose
 from registry.tables import Entry
 from service.decisions import Scorer, frame, score_batch
+from service.keys import create_key, list_keys, revoke_key
 from service.settings import Settings
 
 END = dt.date(2025, 12, 31)  # the province's history ends here
@@ -126,6 +127,40 @@ def listings(engine: Engine, say: Say) -> None:
         f"registry: {len(found)} new proposals under {policy.key}; entries by rule: "
         + ", ".join(f"{r} {n}" for r, n in sorted(rules.items()))
     )
+
+
+def access(engine: Engine, table: pd.DataFrame, port: int, say: Say) -> None:
+    """One fresh API key per role (the previous demo keys are revoked) and the pages worth
+    opening: an A-grade enterprise, a listed one, and the API reference."""
+    top = table[table["grade"] == "A"].sort_values("score", ascending=False)
+    listed = table[table["overrides"].str.contains("listed")]
+    with Session(engine) as session, session.begin():
+        for old in list_keys(session, include_revoked=False):
+            if old.name.startswith("demo "):
+                revoke_key(session, key_id=old.key_id)
+        department = (
+            session.scalar(select(Entry.department).where(Entry.uscc == listed["uscc"].iloc[0]))
+            if len(listed)
+            else None
+        )
+        grants = [
+            ("insurer", {}),
+            ("approval_office", {}),
+            ("enterprise", {"uscc": top["uscc"].iloc[0]}),
+            ("regulator", {"department": department}),
+            ("admin", {}),
+        ]
+        say("API keys (Authorization: Bearer …), shown once:")
+        for role, extra in grants:
+            _, token = create_key(session, role=role, name=f"demo {role}", **extra)
+            bound = ", ".join(f"{k} {v}" for k, v in extra.items() if v)
+            say(f"  {role:<16} {token}" + (f"  ({bound})" if bound else ""))
+    base = f"http://127.0.0.1:{port}"
+    say("open (sign in with a regulator's or the enterprise's key):")
+    say(f"  an A-grade enterprise  {base}/login?next=/enterprises/{top['uscc'].iloc[0]}")
+    if len(listed):
+        say(f"  a listed enterprise    {base}/login?next=/enterprises/{listed['uscc'].iloc[0]}")
+    say(f"  the API reference      {base}/docs")
 
 
 def run(

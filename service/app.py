@@ -1,20 +1,34 @@
-"""The FastAPI application: ``create_app()``; resources load in ``lifespan``, never at import."""
+"""The FastAPI application: ``create_app()``; resources load in ``lifespan``, never at import.
+
+The champion model is loaded through the MLflow registry alias; without one the service still
+starts, says so in ``/readyz`` and answers 503 on what needs a model. A database outage gives
+503s (short pool and connect timeouts), and pooled connections are checked before use, so the
+service recovers by itself when the database is back.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
 
-from models.champion import ModelRef, resolve
-from service import errors
-from service.db import make_engine
+from registry.errors import RegistryError
+from service import errors, pages
+from service.api import decisions, keys, registry, scores
+from service.api.champion import Champion
+from service.api.deps import ServiceSettings, service_settings
+from service.db import make_engine, sessions
+from service.decisions import Scorer
 from service.settings import Settings, get_settings
 
 
@@ -36,14 +50,47 @@ def get_engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def service_engine(url: str, limits: ServiceSettings, *, echo: bool = False) -> Engine:
+    """The database engine with timeouts short enough that an outage answers 503, not a hang."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return make_engine(url, echo=echo)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_timeout=limits.pool_timeout_seconds,
+        connect_args={"connect_timeout": limits.connect_timeout_seconds},
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    scorer: Scorer | None = None,
+    limits: ServiceSettings | None = None,
+) -> FastAPI:
+    """The application. ``engine``, ``scorer`` and ``limits`` replace what ``lifespan`` would
+    make from the settings (for embedding and tests); by default all come from ``settings``."""
     settings = settings or get_settings()
+    limits = limits or service_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.database.url)
+        app.state.engine = engine or service_engine(
+            settings.database.url, limits, echo=settings.database.echo
+        )
+        app.state.sessions = sessions(app.state.engine)
+        app.state.limits = limits
+        if scorer is not None:
+            app.state.champion = Champion.of(scorer)
+        else:
+            app.state.champion = Champion(settings.mlflow, limits.model_retry_seconds)
+            app.state.champion.try_load()
+        app.state.tariff = load_tariff() if load_tariff else None
         yield
-        app.state.engine.dispose()
+        if engine is None:
+            app.state.engine.dispose()
 
     app = FastAPI(
         title="safecredit",
@@ -52,10 +99,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    _install_handlers(app)
+    for module in (scores, registry, decisions, keys, pages):
+        app.include_router(module.router)
+    load_tariff = _include_quotes(app)
 
     @app.get("/healthz", response_model=Health, tags=["operations"])
     def healthz() -> Health:
-        """The process answers."""
+        """The process answers (a constant: the framework's ceiling in ``make bench``)."""
         return Health(status="ok")
 
     @app.get(
@@ -65,18 +116,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=["operations"],
     )
     def readyz(request: Request, engine: EngineDep) -> Readiness | JSONResponse:
-        """Ready only when the database answers and a champion model is registered."""
+        """Ready only when the database answers and the champion model is loaded."""
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             database = "ok"
         except SQLAlchemyError as exc:
             database = f"unavailable: {exc.__class__.__name__}"
-        model = champion_status(settings)
+        champion: Champion = request.app.state.champion
+        champion.get()
+        version = champion.version
         readiness = Readiness(
-            ready=database == "ok" and model.version is not None,
+            ready=database == "ok" and version is not None,
             database=database,
-            model=model.version or model.why_not,
+            model=f"{champion.mlflow.model_name}/{version}" if version else champion.why_not,
         )
         if not readiness.ready:
             return JSONResponse(status_code=503, content=readiness.model_dump())
@@ -85,15 +138,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def champion_status(settings: Settings) -> ModelRef:
+def _include_quotes(app: FastAPI) -> Callable[[], Any] | None:
+    """Premium quotes, when the tariff's service module is installed: the router, and the
+    tariff's loader for ``lifespan``."""
     try:
-        return resolve(
-            settings.mlflow.tracking_uri, settings.mlflow.model_name, settings.mlflow.alias
+        from service.api import quotes
+    except ImportError:
+        return None
+    app.include_router(quotes.router)
+    return quotes.load_default_tariff
+
+
+def _body(status: int, kind: str, detail: str) -> JSONResponse:
+    return JSONResponse(
+        status_code=status, content=errors.ErrorOut(error=kind, detail=detail).model_dump()
+    )
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e.get("loc", ()))
+            problems.append(f"{where}: {e.get('msg', 'invalid')}")
+        return _body(422, "bad_input", "; ".join(problems) or "invalid request")
+
+    @app.exception_handler(RegistryError)
+    async def _registry(_request: Request, exc: RegistryError) -> JSONResponse:
+        kind = type(exc).__name__.removesuffix("Error").lower() or "registry"
+        return _body(exc.status_code, kind, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+        kind = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+        return _body(exc.status_code, kind.get(exc.status_code, "http"), str(exc.detail))
+
+    async def _database(_request: Request, exc: Exception) -> JSONResponse:
+        return _body(
+            503, "database_unavailable", f"the database is unavailable: {type(exc).__name__}"
         )
-    except Exception as exc:  # the registry itself is unreachable: not ready, and say why
-        return ModelRef(
-            settings.mlflow.model_name,
-            settings.mlflow.alias,
-            None,
-            f"model registry unavailable: {exc}",
-        )
+
+    for kind in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(kind, _database)

@@ -11,6 +11,7 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from service.cli_keys import app as keys_app
 from service.cli_quote import quote
 from service.cli_registry import app as registry_app
 from service.db import migrated_engine
@@ -22,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(registry_app, name="registry")
+app.add_typer(keys_app, name="keys")
 app.command()(quote)
 
 
@@ -217,14 +219,16 @@ def demo(
     the champion model, list what the rules find, score everyone; then serve on 127.0.0.1."""
     from experiments import demo as steps
 
-    steps.run(
-        engine(),
+    eng = engine()
+    table = steps.run(
+        eng,
         get_settings(),
         enterprises=enterprises,
         years=years,
         seed=seed,
         say=typer.echo,
     )
+    steps.access(eng, table, port, say=typer.echo)
     if serve_after:
         typer.echo(f"service: http://127.0.0.1:{port}/docs  (health: /healthz, readiness: /readyz)")
         serve(host="127.0.0.1", port=port, workers=1)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR = Path("var")
@@ -36,6 +36,17 @@ class MlflowSettings(BaseModel):
     alias: str = "champion"
 
 
+class ServiceSettings(BaseModel):
+    """Limits of the HTTP service (the ``service`` group of the settings when it has one)."""
+
+    max_codes: int = Field(default=10_000, ge=1)  # per registry check or quote batch
+    pool_timeout_seconds: float = Field(default=2.0, gt=0)  # waiting for a pooled connection
+    connect_timeout_seconds: int = Field(default=3, ge=1)  # opening a connection to the server
+    model_retry_seconds: float = Field(default=30.0, ge=0)  # between tries to load a champion
+    entries_page_max: int = Field(default=1_000, ge=1)
+    cookie_name: str = "safecredit_key"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SAFECREDIT_", env_nested_delimiter="__", extra="ignore"
@@ -45,6 +56,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     ingest: IngestSettings = IngestSettings()
     mlflow: MlflowSettings = MlflowSettings()
+    service: ServiceSettings = ServiceSettings()
 
     @model_validator(mode="before")
     @classmethod

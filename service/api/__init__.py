@@ -1,0 +1,1 @@
+"""HTTP routers under ``/v1``: scores, registry, decisions, keys (and quotes when present)."""

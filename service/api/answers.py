@@ -1,0 +1,134 @@
+"""Answers as the ledger keeps them: each computed from its recorded inputs alone, so that the
+route and the replay of a decision run the same code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from features.store import read_history
+from registry.check import check
+from registry.index import InForce
+from registry.tables import ChainHead
+from service import ledger
+from service.api.schemas import ListingRef
+from service.decisions import Scorer, score
+from service.errors import NotFound, ServiceError
+from service.tables import Decision
+
+
+class Conflict(ServiceError):
+    status = 409
+    kind = "conflict"
+
+
+LISTING_FIELDS = tuple(ListingRef.model_fields)
+
+
+def listing(item: InForce) -> dict[str, Any]:
+    return {k: _json(getattr(item, k)) for k in LISTING_FIELDS}
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def score_output(session: Session, scorer: Scorer, inputs: dict[str, Any]) -> dict[str, Any]:
+    """A score's output (everything but its decision id) from ``{uscc, as_of}``."""
+    uscc, as_of = inputs["uscc"], dt.date.fromisoformat(inputs["as_of"])
+    history = read_history(session, usccs=[uscc])
+    known = history.known_at(as_of)["enterprises"]
+    if not (known["uscc"] == uscc).any():
+        raise NotFound(f"uscc: no enterprise {uscc} known as of {as_of}")
+    d = score(session, scorer, as_of=as_of, usccs=[uscc], history=history)[0]
+    return {
+        "uscc": d.uscc,
+        "as_of": d.as_of.isoformat(),
+        "score": d.score,
+        "grade": d.grade,
+        "model_grade": d.model_grade,
+        "probability": d.probability,
+        "reasons": [{k: _json(v) for k, v in r.items()} for r in d.reasons],
+        "recourse": d.recourse,
+        "recourse_note": d.recourse_note,
+        "overrides": [asdict(o) for o in d.overrides],
+        "listings": [listing(x) for x in d.listings],
+        "model_version": d.model_version,
+        "policy_version": d.policy_version,
+        "versions": d.versions,
+    }
+
+
+def check_output(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
+    """A registry check's output from ``{usccs, domain, as_of}``."""
+    as_of = dt.date.fromisoformat(inputs["as_of"])
+    found = check(session, usccs=inputs["usccs"], domain=inputs["domain"], as_of=as_of)
+    return {
+        "domain": inputs["domain"],
+        "as_of": as_of.isoformat(),
+        "results": [
+            {
+                "uscc": c.uscc,
+                "restricted": c.restricted,
+                "measures": list(c.measures),
+                "entries": [listing(x) for x in c.entries],
+            }
+            for c in found.values()
+        ],
+    }
+
+
+def chain_version(session: Session) -> str:
+    """The registry's action chain head (length:hash): what any listing was read against."""
+    row = session.execute(select(ChainHead.length, ChainHead.head_hash)).first()
+    return "0:genesis" if row is None else f"{row[0]}:{row[1]}"
+
+
+def score_reasons(output: dict[str, Any]) -> list[Any]:
+    return [
+        *({"feature": r["feature"], "points": r["points"]} for r in output["reasons"]),
+        *({"override": o["code"], "grade": o["grade"]} for o in output["overrides"]),
+    ]
+
+
+def check_reasons(output: dict[str, Any]) -> list[Any]:
+    return [
+        {"uscc": r["uscc"], "entry_id": e["entry_id"], "rule": e["rule"], "policy": e["policy"]}
+        for r in output["results"]
+        for e in r["entries"]
+    ]
+
+
+def _same_versions(decision: Decision, versions: dict[str, str]) -> None:
+    if {k: decision.versions.get(k) for k in versions} != versions:
+        raise Conflict(
+            f"decided with {decision.versions}; the service now runs {versions}: "
+            "replay it where those versions serve"
+        )
+
+
+def replay(
+    session: Session, scorer: Scorer | None, decision: Decision, tariff: Any = None
+) -> list[str]:
+    """Compute the decision again from its recorded inputs; the differences (none: reproduced).
+    Scores and quotes need the versions that made them (model, policies, tariff)."""
+    if decision.kind == "check":
+        return ledger.differences(decision.output, check_output(session, decision.inputs))
+    if scorer is None:
+        raise Conflict("no champion model is loaded to replay with")
+    if decision.kind == "score":
+        _same_versions(decision, scorer.versions)
+        return ledger.differences(decision.output, score_output(session, scorer, decision.inputs))
+    if tariff is None:
+        raise Conflict("no tariff is loaded to replay a quote with")
+    from service.api.quotes import quote_outputs
+    from service.quotes import Quoter
+
+    quoter = Quoter(scorer, tariff)
+    _same_versions(decision, quoter.versions)
+    fresh = {"quotes": quote_outputs(session, quoter, decision.inputs["quotes"])}
+    return ledger.differences(decision.output, fresh)

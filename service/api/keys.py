@@ -1,0 +1,68 @@
+"""API keys over HTTP, for admins: create (the token is shown once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from service.api.deps import SessionDep
+from service.api.responses import errors
+from service.api.schemas import KeyCreated, KeyIn, KeyOut
+from service.auth import allow
+from service.errors import NotFound, ServiceError
+from service.keys import KeyInputError, Principal, create_key, list_keys, revoke_key
+from service.tables import ApiKey
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+Admin = Annotated[Principal, Depends(allow("admin"))]
+ERRORS = errors()
+
+
+def _out(row: ApiKey) -> KeyOut:
+    return KeyOut.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "",
+    response_model=KeyCreated,
+    status_code=201,
+    responses=ERRORS,
+)
+def create(body: KeyIn, session: SessionDep, _: Admin) -> KeyCreated:
+    """A new key; the token is in this answer only."""
+    try:
+        with session.begin():
+            row, token = create_key(
+                session, role=body.role, name=body.name, uscc=body.uscc, department=body.department
+            )
+            out = _out(row)
+    except KeyInputError as exc:
+        raise BadKey(str(exc)) from None
+    return KeyCreated(**out.model_dump(), token=token)
+
+
+@router.get("", response_model=list[KeyOut], responses=ERRORS)
+def keys(session: SessionDep, _: Admin) -> list[KeyOut]:
+    """Every key, revoked ones included (never a secret)."""
+    with session.begin():
+        return [_out(k) for k in list_keys(session)]
+
+
+@router.delete(
+    "/{key_id}",
+    response_model=KeyOut,
+    responses=errors(404, e404="no such key"),
+)
+def revoke(key_id: str, session: SessionDep, _: Admin) -> KeyOut:
+    """Revoke a key: it stops working at once."""
+    try:
+        with session.begin():
+            return _out(revoke_key(session, key_id=key_id))
+    except KeyInputError as exc:
+        raise NotFound(str(exc)) from None
+
+
+class BadKey(ServiceError):
+    status = 422
+    kind = "bad_input"

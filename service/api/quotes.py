@@ -1,0 +1,193 @@
+"""``POST /v1/premiums/quotes`` and ``/batch``: floating 安全生产责任保险 quotes through
+:func:`service.quotes.quote`, each factor with its reason; recorded in the decision ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from models.tariff import PricingError, Tariff, load_tariff
+from service import ledger
+from service.api.answers import chain_version
+from service.api.deps import LimitsDep, ScorerDep, SessionDep
+from service.api.responses import errors
+from service.auth import allow, require_subject
+from service.errors import NotReady, ServiceError
+from service.keys import Principal
+from service.quotes import Quoter, QuoteRequest, quote
+
+router = APIRouter(prefix="/v1/premiums", tags=["premiums"])
+ERRORS = errors(404, e404="a code not known as of the quote's date")
+
+
+class BadQuote(ServiceError):
+    status = 422
+    kind = "bad_quote"
+
+
+class QuoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uscc: str = Field(min_length=18, max_length=18)
+    insured_amount_cny: float  # death/disability limit per person
+    period_start: dt.date
+    as_of: dt.date | None = None  # the period start when left out
+    headcount: int | None = None  # the enterprise record's employees when left out
+    honours: str = "none"  # none, city or province
+    previous_rate: float | None = None  # last year's rate ‰, for the renewal cap
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quotes: list[QuoteIn] = Field(min_length=1, max_length=10_000)
+
+
+class FactorOut(BaseModel):
+    code: str
+    multiplier: float
+    zh: str
+    en: str
+    detail: dict[str, Any]
+
+
+class QuoteOut(BaseModel):
+    uscc: str
+    as_of: dt.date
+    period_start: dt.date
+    period_end: dt.date
+    industry: str
+    compulsory: bool
+    headcount: int
+    headcount_source: str
+    insured_amount_cny: float
+    size_band: str
+    unit: str
+    base_rate: float
+    factors: list[FactorOut]  # each multiplier with its reason
+    product: float
+    product_banded: float
+    band: tuple[float, float]
+    rate_banded: float
+    rate: float
+    renewal_capped: bool
+    previous_rate: float | None
+    premium_cny: float
+    probability: float
+    score: int
+    grade: str
+    reasons: list[dict[str, Any]]
+    listings: list[str]
+    tariff_version: str
+    tariff_sha256: str
+    model_version: str
+    versions: dict[str, str]
+    inputs: dict[str, Any]
+
+
+class QuoteDecision(QuoteOut):
+    decision_id: str
+
+
+class BatchOut(BaseModel):
+    quotes: list[QuoteOut]
+    decision_id: str  # one ledger row for the whole batch
+
+
+def load_default_tariff() -> Tariff:
+    return load_tariff()
+
+
+def get_tariff(request: Request) -> Tariff:
+    tariff: Tariff | None = getattr(request.app.state, "tariff", None)
+    if tariff is None:
+        raise NotReady("no tariff loaded: quotes are not available")
+    return tariff
+
+
+def requests_of(inputs: list[dict[str, Any]]) -> list[QuoteRequest]:
+    out = []
+    for q in inputs:
+        fields = dict(q)
+        fields["uscc"] = str(fields["uscc"]).strip().upper()
+        for name in ("period_start", "as_of"):
+            if isinstance(fields.get(name), str):
+                fields[name] = dt.date.fromisoformat(fields[name])
+        out.append(QuoteRequest(**fields))
+    return out
+
+
+def quote_outputs(session: Session, quoter: Quoter, inputs: list[dict[str, Any]]) -> list[Any]:
+    """The quotes' outputs (JSON-ready) from the recorded requests: the route and the replay."""
+    try:
+        quotes = quote(session, quoter, requests_of(inputs))
+    except PricingError as exc:
+        raise BadQuote(str(exc)) from None
+    return [QuoteOut.model_validate(asdict(q)).model_dump(mode="json") for q in quotes]
+
+
+def _answer(
+    session: Session,
+    quoter: Quoter,
+    principal: Principal,
+    bodies: list[QuoteIn],
+    subject: str | None,
+) -> tuple[list[Any], str]:
+    inputs = [b.model_dump(mode="json") for b in bodies]
+    with session.begin():  # read, then record: a short write transaction of its own
+        outputs = quote_outputs(session, quoter, inputs)
+        chain = chain_version(session)
+    with session.begin():
+        row = ledger.record(
+            session,
+            kind="quote",
+            inputs={"quotes": inputs},
+            versions={**quoter.versions, "registry_chain": chain},
+            output={"quotes": outputs},
+            reasons=[
+                {"uscc": o["uscc"], "factor": f["code"], "multiplier": f["multiplier"]}
+                for o in outputs
+                for f in o["factors"]
+                if f["multiplier"] != 1
+            ],
+            subject=subject,
+            key_id=principal.key_id,
+        )
+    return outputs, row.decision_id
+
+
+Quoting = Annotated[Principal, Depends(allow("insurer", "regulator", "enterprise"))]
+TariffDep = Annotated[Tariff, Depends(get_tariff)]
+
+
+@router.post("/quotes", response_model=QuoteDecision, responses=ERRORS)
+def premium_quote(
+    body: QuoteIn, session: SessionDep, scorer: ScorerDep, tariff: TariffDep, principal: Quoting
+) -> QuoteDecision:
+    """One enterprise's premium for a policy year: base rate × floating factors, each with its
+    reason, within the tariff's band."""
+    uscc = body.uscc.strip().upper()
+    require_subject(principal, uscc)
+    outputs, decision_id = _answer(session, Quoter(scorer, tariff), principal, [body], uscc)
+    return QuoteDecision.model_validate({**outputs[0], "decision_id": decision_id})
+
+
+@router.post("/quotes/batch", response_model=BatchOut, responses=ERRORS)
+def premium_quotes(
+    body: BatchIn,
+    session: SessionDep,
+    scorer: ScorerDep,
+    tariff: TariffDep,
+    limits: LimitsDep,
+    principal: Annotated[Principal, Depends(allow("insurer", "regulator"))],
+) -> BatchOut:
+    """A book of quotes at renewal (up to 10,000), priced together; one ledger row."""
+    if len(body.quotes) > limits.max_codes:
+        raise BadQuote(f"quotes: at most {limits.max_codes} per batch, got {len(body.quotes)}")
+    outputs, decision_id = _answer(session, Quoter(scorer, tariff), principal, body.quotes, None)
+    return BatchOut.model_validate({"quotes": outputs, "decision_id": decision_id})

@@ -1,0 +1,51 @@
+"""``GET /v1/enterprises/{uscc}/score``: score, grade, probability, reasons, recourse, listings
+in force, versions and the decision id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from service import ledger
+from service.api.answers import chain_version, score_output, score_reasons
+from service.api.deps import ScorerDep, SessionDep
+from service.api.responses import errors
+from service.api.schemas import ScoreOut
+from service.auth import allow, require_subject
+from service.keys import Principal
+
+router = APIRouter(prefix="/v1", tags=["scores"])
+USCC = Path(min_length=18, max_length=18, pattern=r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$")
+ERRORS = errors(404, e404="no such enterprise as of that date")
+
+
+@router.get("/enterprises/{uscc}/score", response_model=ScoreOut, responses=ERRORS)
+def enterprise_score(
+    uscc: Annotated[str, USCC],
+    session: SessionDep,
+    scorer: ScorerDep,
+    principal: Annotated[Principal, Depends(allow("insurer", "regulator", "enterprise"))],
+    as_of: Annotated[dt.date | None, Query(description="score as of this day (today)")] = None,
+) -> ScoreOut:
+    """The enterprise's safety credit score as of a date, with its evidence; recorded in the
+    decision ledger."""
+    uscc = uscc.upper()
+    require_subject(principal, uscc)
+    inputs = {"uscc": uscc, "as_of": (as_of or dt.date.today()).isoformat()}
+    with session.begin():  # read, then record: a short write transaction of its own
+        output = score_output(session, scorer, inputs)
+        chain = chain_version(session)
+    with session.begin():
+        row = ledger.record(
+            session,
+            kind="score",
+            inputs=inputs,
+            versions={**scorer.versions, "registry_chain": chain},
+            output=output,
+            reasons=score_reasons(output),
+            subject=uscc,
+            key_id=principal.key_id,
+        )
+    return ScoreOut.model_validate({**output, "decision_id": row.decision_id})

@@ -1,0 +1,183 @@
+"""Fixtures for the HTTP tests (imported by name by ``test_api*``, ``test_page*`` and
+``test_auth*``): the simulated province loaded once per backend — SQLite and the PostgreSQL at
+127.0.0.1:5432 — with one listing walked to publication; each test then runs in a rolled-back
+outer transaction that the app's sessions join with savepoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from experiments.simulate import World, write_world
+from features.catalogue import CATALOGUE_VERSION
+from features.ingest import ingest
+from models.policy import ScoringPolicy
+from models.recourse import Actions
+from models.tracking import Loaded
+from models.training import Trained
+from registry.evaluate import evaluate
+from registry.policy import find_policy
+from registry.procedure import act, propose
+from service.api.deps import get_session
+from service.app import create_app
+from service.db import make_engine, upgrade
+from service.decisions import Scorer
+from service.keys import create_key
+from service.settings import Settings
+
+END = dt.date(2025, 12, 31)
+AS_OF = dt.date(2026, 3, 31)
+PG_URL = os.environ.get(
+    "SAFECREDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PG_SCHEMA = f"safecredit_api_{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Province:
+    engine: Engine
+    listed: str  # a USCC with an entry published 2026-02-05
+    entry_id: str
+    department: str
+    unlisted: str  # a USCC with no entry
+
+
+def _load(engine: Engine, folder: Path) -> Province:
+    upgrade(engine)
+    policy = find_policy("mem11")
+    with Session(engine) as session, session.begin():
+        ingest(session, folder, known_on=END)
+        proposal = evaluate(session, policy=policy, as_of=END)[0]
+        who = {"actor": "reg-1", "department": proposal.department}
+        entry = propose(session, proposal=proposal, policy=policy, on=dt.date(2026, 1, 5), **who)
+        for action, on in (("notify", (2026, 1, 6)), ("decide", (2026, 2, 2))):
+            act(
+                session,
+                entry_id=entry.entry_id,
+                action=action,
+                on=dt.date(*on),
+                reason=action,
+                **who,
+            )
+        act(
+            session,
+            entry_id=entry.entry_id,
+            action="publish",
+            on=dt.date(2026, 2, 5),
+            reason="published",
+            **who,
+        )
+        codes = session.execute(text("SELECT DISTINCT uscc FROM enterprises ORDER BY uscc"))
+        unlisted = next(c for (c,) in codes if c != proposal.uscc)
+        entry_id = entry.entry_id
+    return Province(engine, proposal.uscc, entry_id, proposal.department, unlisted)
+
+
+# Loaded once per run: each test module imports the fixture (no conftest of its own), so the
+# fixture is defined once per module and the databases are shared through this cache.
+_MADE: dict[str, Province] = {}
+
+
+@pytest.fixture(scope="session")
+def provinces(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Province]]:
+    """Loaded databases by backend, made on first use; the PostgreSQL schema is dropped after."""
+
+    def get(backend: str) -> Province:
+        if backend not in _MADE:
+            folder = tmp_path_factory.mktemp("province")
+            write_world(world, folder, "csv")
+            if backend == "sqlite":
+                engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}")
+            else:
+                if os.environ.get("SAFECREDIT_TEST_POSTGRES") == "off":
+                    pytest.skip("PostgreSQL switched off by SAFECREDIT_TEST_POSTGRES=off")
+                admin = make_engine(PG_URL)
+                with admin.begin() as conn:
+                    conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+                    conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+                admin.dispose()
+                # the schema in the URL too, so that caches keyed by URL tell the schemas apart
+                engine = create_engine(
+                    f"{PG_URL}?options=-csearch_path%3D{PG_SCHEMA}", pool_pre_ping=True
+                )
+            _MADE[backend] = _load(engine, folder)
+        return _MADE[backend]
+
+    yield get
+    for backend in list(_MADE):
+        _MADE.pop(backend).engine.dispose()
+        if backend == "postgresql":
+            admin = make_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def scorer(trained: Trained, policy: ScoringPolicy, actions: Actions) -> Scorer:
+    return Scorer(
+        Loaded(trained.model, "safecredit-risk", "test", "-"), policy, actions, CATALOGUE_VERSION
+    )
+
+
+@dataclass
+class Api:
+    client: TestClient
+    app: FastAPI
+    session: Session  # the test's session, on the same rolled-back connection
+    province: Province
+    backend: str
+
+    def key(self, role: str, *, uscc: str | None = None, department: str | None = None) -> str:
+        with self.session.begin_nested():
+            _, token = create_key(
+                self.session, role=role, uscc=uscc, department=department, name=f"test {role}"
+            )
+        return token
+
+    def headers(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+def settings_for(tmp: Path) -> Settings:
+    return Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp / 'unused.db'}"},
+            "mlflow": {"tracking_uri": f"sqlite:///{tmp / 'mlflow.db'}"},
+        }
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def api(
+    request: pytest.FixtureRequest,
+    provinces: Callable[[str], Province],
+    scorer: Scorer,
+    tmp_path: Path,
+) -> Iterator[Api]:
+    province: Province = provinces(request.param)
+    with province.engine.connect() as connection:
+        outer = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        app = create_app(settings_for(tmp_path), engine=province.engine, scorer=scorer)
+
+        def joined() -> Iterator[Session]:
+            with Session(bind=connection, join_transaction_mode="create_savepoint") as s:
+                yield s
+
+        app.dependency_overrides[get_session] = joined
+        with TestClient(app) as client:
+            yield Api(client, app, session, province, request.param)
+        session.close()
+        outer.rollback()

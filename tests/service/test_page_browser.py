@@ -1,0 +1,118 @@
+"""The enterprise page in a real headless browser (Debian's chromium driven by Selenium): sign
+in with an enterprise key, read score, grade, chart, recourse and listings in Chinese, switch to
+English. Screenshots go to ``test-artifacts/``. In CI (``CI=true``) a missing chromium fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy.orm import Session
+
+from experiments.simulate import World, write_world
+from service.app import create_app
+from service.db import make_engine
+from service.decisions import Scorer
+from service.keys import create_key
+from tests.service import test_api_fixtures as fx
+from tests.service.test_api_fixtures import AS_OF, Province, _load, settings_for
+
+scorer = fx.scorer  # the shared fixtures
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def _browser():  # type: ignore[no-untyped-def]
+    fc_list = shutil.which("fc-list")
+    fonts = fc_list and subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True).stdout
+    if not (CHROMIUM and DRIVER and fonts and fonts.strip()):
+        message = "chromium, chromedriver and a CJK font are needed: run tests/browser/install.sh"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1280,1500",
+        "--disable-dev-shm-usage",
+        "--lang=zh-CN",
+    ):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(DRIVER), options=options)
+
+
+@pytest.fixture
+def served(world: World, scorer: Scorer, tmp_path: Path) -> Iterator[tuple[str, Province]]:
+    """The app on a free port of 127.0.0.1, over its own loaded SQLite file."""
+    write_world(world, tmp_path / "province", "csv")
+    province = _load(make_engine(f"sqlite:///{tmp_path / 'page.db'}"), tmp_path / "province")
+    app = create_app(settings_for(tmp_path), engine=province.engine, scorer=scorer)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", province
+    server.should_exit = True
+    thread.join(10)
+    province.engine.dispose()
+
+
+def test_the_enterprise_page_in_a_real_browser(served: tuple[str, Province]) -> None:
+    base, province = served
+    driver = _browser()
+    from selenium.webdriver.common.by import By
+
+    with Session(province.engine) as session, session.begin():
+        _, token = create_key(session, role="enterprise", uscc=province.listed, name="page test")
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        driver.get(f"{base}/enterprises/{province.listed}?as_of={AS_OF}")
+        assert "/login" in driver.current_url  # no key yet: the sign-in form
+        driver.find_element(By.ID, "key").send_keys(token)
+        driver.find_element(By.ID, "sign-in").click()
+        assert driver.find_element(By.ID, "grade").text.startswith("D")
+        score = int(driver.find_element(By.ID, "score").text)
+        assert 0 <= score <= 1000
+        assert driver.find_element(By.ID, "as-of").text == AS_OF.isoformat()
+        bars = driver.find_elements(By.CSS_SELECTOR, "#chart .bar")
+        assert bars and all(b.find_element(By.CSS_SELECTOR, ".label").text for b in bars)
+        listing = driver.find_element(
+            By.CSS_SELECTOR, f"tr.listing[data-entry='{province.entry_id}']"
+        )
+        assert "S" in listing.text and listing.find_element(By.CSS_SELECTOR, ".earliest").text
+        assert "失信联合惩戒名单" in driver.page_source
+        # the layout is a page, not a dump: the score card and the chart sit side by side
+        card = driver.find_element(By.ID, "score-card").rect
+        chart = driver.find_element(By.ID, "chart").rect
+        assert card["y"] == pytest.approx(chart["y"], abs=2) and chart["x"] > card["x"]
+        driver.save_screenshot(str(ARTIFACTS / "enterprise-page-zh.png"))
+        driver.find_element(By.ID, "lang-en").click()
+        assert "Joint-punishment listings" in driver.page_source
+        assert "What raised and lowered the score" in driver.page_source
+        driver.save_screenshot(str(ARTIFACTS / "enterprise-page-en.png"))
+        other = province.unlisted
+        driver.get(f"{base}/enterprises/{other}?lang=en")  # another enterprise: refused
+        assert "You may not see this enterprise" in driver.find_element(By.ID, "message").text
+    finally:
+        driver.quit()
