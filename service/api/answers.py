@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from features.store import read_history
+from features.store import History, read_history
 from registry.check import check
 from registry.index import InForce
 from registry.tables import ChainHead
@@ -37,10 +37,13 @@ def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def score_output(session: Session, scorer: Scorer, inputs: dict[str, Any]) -> dict[str, Any]:
-    """A score's output (everything but its decision id) from ``{uscc, as_of}``."""
+def score_output(
+    session: Session, scorer: Scorer, inputs: dict[str, Any], *, history: History | None = None
+) -> dict[str, Any]:
+    """A score's output (everything but its decision id) from ``{uscc, as_of}``; ``history`` is
+    the enterprise's, when the caller has read it already."""
     uscc, as_of = inputs["uscc"], dt.date.fromisoformat(inputs["as_of"])
-    history = read_history(session, usccs=[uscc])
+    history = history or read_history(session, usccs=[uscc])
     known = history.known_at(as_of)["enterprises"]
     if not (known["uscc"] == uscc).any():
         raise NotFound(f"uscc: no enterprise {uscc} known as of {as_of}")

@@ -113,9 +113,9 @@ def enterprise_page(
     day = dt.date.fromisoformat(inputs["as_of"])
     try:
         with session.begin():
-            output = score_output(session, scorer, inputs)
-            chain = chain_version(session)
             history = read_history(session, usccs=[uscc])
+            output = score_output(session, scorer, inputs, history=history)
+            chain = chain_version(session)
     except NotFound:
         return _message(request, language, "not_found", 404)
     with session.begin():
