@@ -4,6 +4,7 @@ route and the replay of a decision run the same code."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -83,6 +84,37 @@ def check_output(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
             for c in found.values()
         ],
     }
+
+
+def answered(
+    session: Session,
+    *,
+    kind: str,
+    inputs: dict[str, Any],
+    versions: dict[str, Any],
+    compute: Callable[[Session], dict[str, Any]],
+    reasons: Callable[[dict[str, Any]], list[Any]],
+    subject: str | None = None,
+    key_id: str | None = None,
+) -> tuple[dict[str, Any], Decision]:
+    """Compute an answer in a read transaction, then record it in the decision ledger in a short
+    write transaction of its own (recording inside the read made concurrent SQLite answers fail
+    with "database is locked"). The registry chain head read with the answer is recorded too."""
+    with session.begin():
+        output = compute(session)
+        chain = chain_version(session)
+    with session.begin():
+        row = ledger.record(
+            session,
+            kind=kind,
+            inputs=inputs,
+            versions={**versions, "registry_chain": chain},
+            output=output,
+            reasons=reasons(output),
+            subject=subject,
+            key_id=key_id,
+        )
+    return output, row
 
 
 def chain_version(session: Session) -> str:

@@ -12,8 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from models.tariff import PricingError, Tariff, load_tariff
-from service import ledger
-from service.api.answers import chain_version
+from service.api.answers import answered
 from service.api.deps import LimitsDep, ScorerDep, SessionDep
 from service.api.responses import errors
 from service.auth import allow, require_subject
@@ -139,26 +138,22 @@ def _answer(
     subject: str | None,
 ) -> tuple[list[Any], str]:
     inputs = [b.model_dump(mode="json") for b in bodies]
-    with session.begin():  # read, then record: a short write transaction of its own
-        outputs = quote_outputs(session, quoter, inputs)
-        chain = chain_version(session)
-    with session.begin():
-        row = ledger.record(
-            session,
-            kind="quote",
-            inputs={"quotes": inputs},
-            versions={**quoter.versions, "registry_chain": chain},
-            output={"quotes": outputs},
-            reasons=[
-                {"uscc": o["uscc"], "factor": f["code"], "multiplier": f["multiplier"]}
-                for o in outputs
-                for f in o["factors"]
-                if f["multiplier"] != 1
-            ],
-            subject=subject,
-            key_id=principal.key_id,
-        )
-    return outputs, row.decision_id
+    output, row = answered(
+        session,
+        kind="quote",
+        inputs={"quotes": inputs},
+        versions=quoter.versions,
+        compute=lambda s: {"quotes": quote_outputs(s, quoter, inputs)},
+        reasons=lambda out: [
+            {"uscc": o["uscc"], "factor": f["code"], "multiplier": f["multiplier"]}
+            for o in out["quotes"]
+            for f in o["factors"]
+            if f["multiplier"] != 1
+        ],
+        subject=subject,
+        key_id=principal.key_id,
+    )
+    return output["quotes"], row.decision_id
 
 
 Quoting = Annotated[Principal, Depends(allow("insurer", "regulator", "enterprise"))]

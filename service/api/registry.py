@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from registry.procedure import act, actions_of
 from registry.status import allowed_actions, status
 from registry.tables import Entry
-from service import ledger
-from service.api.answers import chain_version, check_output, check_reasons
+from service.api.answers import answered, check_output, check_reasons
 from service.api.deps import LimitsDep, SessionDep
 from service.api.responses import errors
 from service.api.schemas import (
@@ -58,19 +57,15 @@ def registry_check(
         "domain": body.domain,
         "as_of": (body.as_of or dt.date.today()).isoformat(),
     }
-    with session.begin():  # read, then record: a short write transaction of its own
-        output = check_output(session, inputs)
-        chain = chain_version(session)
-    with session.begin():
-        row = ledger.record(
-            session,
-            kind="check",
-            inputs=inputs,
-            versions={"registry_chain": chain},
-            output=output,
-            reasons=check_reasons(output),
-            key_id=principal.key_id,
-        )
+    output, row = answered(
+        session,
+        kind="check",
+        inputs=inputs,
+        versions={},
+        compute=lambda s: check_output(s, inputs),
+        reasons=check_reasons,
+        key_id=principal.key_id,
+    )
     return CheckOut.model_validate({**output, "decision_id": row.decision_id})
 
 

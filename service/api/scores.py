@@ -8,8 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from service import ledger
-from service.api.answers import chain_version, score_output, score_reasons
+from service.api.answers import answered, score_output, score_reasons
 from service.api.deps import ScorerDep, SessionDep
 from service.api.responses import errors
 from service.api.schemas import ScoreOut
@@ -34,18 +33,14 @@ def enterprise_score(
     uscc = uscc.upper()
     require_subject(principal, uscc)
     inputs = {"uscc": uscc, "as_of": (as_of or dt.date.today()).isoformat()}
-    with session.begin():  # read, then record: a short write transaction of its own
-        output = score_output(session, scorer, inputs)
-        chain = chain_version(session)
-    with session.begin():
-        row = ledger.record(
-            session,
-            kind="score",
-            inputs=inputs,
-            versions={**scorer.versions, "registry_chain": chain},
-            output=output,
-            reasons=score_reasons(output),
-            subject=uscc,
-            key_id=principal.key_id,
-        )
+    output, row = answered(
+        session,
+        kind="score",
+        inputs=inputs,
+        versions=scorer.versions,
+        compute=lambda s: score_output(s, scorer, inputs),
+        reasons=score_reasons,
+        subject=uscc,
+        key_id=principal.key_id,
+    )
     return ScoreOut.model_validate({**output, "decision_id": row.decision_id})

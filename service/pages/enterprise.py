@@ -12,13 +12,13 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from features.contracts import INDUSTRIES
-from features.store import read_history
+from features.store import History, read_history
 from registry.errors import RegistryError
 from registry.policy import find_policy
-from service import ledger
-from service.api.answers import chain_version, score_output, score_reasons
+from service.api.answers import answered, score_output, score_reasons
 from service.api.deps import SessionDep
 from service.errors import NotFound
 from service.keys import authenticate
@@ -111,24 +111,26 @@ def enterprise_page(
         return _message(request, language, "not_ready", 503)
     inputs = {"uscc": uscc, "as_of": (as_of or dt.date.today()).isoformat()}
     day = dt.date.fromisoformat(inputs["as_of"])
+    read: dict[str, History] = {}
+
+    def compute(s: Session) -> dict[str, Any]:
+        read["history"] = read_history(s, usccs=[uscc])  # once, for the score and the chart
+        return score_output(s, scorer, inputs, history=read["history"])
+
     try:
-        with session.begin():
-            history = read_history(session, usccs=[uscc])
-            output = score_output(session, scorer, inputs, history=history)
-            chain = chain_version(session)
-    except NotFound:
-        return _message(request, language, "not_found", 404)
-    with session.begin():
-        row = ledger.record(
+        output, row = answered(
             session,
             kind="score",
             inputs=inputs,
-            versions={**scorer.versions, "registry_chain": chain},
-            output=output,
-            reasons=score_reasons(output),
+            versions=scorer.versions,
+            compute=compute,
+            reasons=score_reasons,
             subject=uscc,
             key_id=principal.key_id,
         )
+    except NotFound:
+        return _message(request, language, "not_found", 404)
+    history = read["history"]
     enterprise = history.known_at(day)["enterprises"].set_index("uscc").loc[uscc]
     context = {
         "t": texts(language),
