@@ -53,7 +53,10 @@ def _browser():  # type: ignore[no-untyped-def]
         "--lang=zh-CN",
     ):
         options.add_argument(arg)
-    return webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    # a loaded machine may still be navigating when the next element is asked for: wait for it
+    driver.implicitly_wait(30)
+    return driver
 
 
 @pytest.fixture
@@ -82,6 +85,7 @@ def test_the_enterprise_page_in_a_real_browser(served: tuple[str, Province]) -> 
     base, province = served
     driver = _browser()
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     with Session(province.engine) as session, session.begin():
         _, token = create_key(session, role="enterprise", uscc=province.listed, name="page test")
@@ -108,11 +112,13 @@ def test_the_enterprise_page_in_a_real_browser(served: tuple[str, Province]) -> 
         assert card["y"] == pytest.approx(chart["y"], abs=2) and chart["x"] > card["x"]
         driver.save_screenshot(str(ARTIFACTS / "enterprise-page-zh.png"))
         driver.find_element(By.ID, "lang-en").click()
+        WebDriverWait(driver, 30).until(lambda d: "Joint-punishment listings" in d.page_source)
         assert "Joint-punishment listings" in driver.page_source
         assert "What raised and lowered the score" in driver.page_source
         driver.save_screenshot(str(ARTIFACTS / "enterprise-page-en.png"))
         other = province.unlisted
         driver.get(f"{base}/enterprises/{other}?lang=en")  # another enterprise: refused
+        WebDriverWait(driver, 30).until(lambda d: "/enterprises/" + other in d.current_url)
         assert "You may not see this enterprise" in driver.find_element(By.ID, "message").text
     finally:
         driver.quit()
