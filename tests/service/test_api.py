@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from tests.service import test_api_fixtures as fx
-from tests.service.test_api_fixtures import AS_OF, Api
-
-api, provinces, scorer = fx.api, fx.provinces, fx.scorer  # the shared fixtures
+from tests.service.conftest import AS_OF, Api
 
 
 def test_a_score_carries_its_evidence_and_is_in_the_ledger(api: Api) -> None:

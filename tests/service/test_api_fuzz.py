@@ -16,10 +16,7 @@ from schemathesis.checks import (
 )
 from schemathesis.generation import GenerationMode
 
-from tests.service import test_api_fixtures as fx
-from tests.service.test_api_fixtures import Api
-
-api, provinces, scorer = fx.api, fx.provinces, fx.scorer  # the shared fixtures
+from tests.service.conftest import Api
 
 CHECKS = [
     not_a_server_error,

@@ -23,10 +23,7 @@ from service.api.deps import ServiceSettings
 from service.app import create_app
 from service.keys import create_key
 from service.settings import Settings
-from tests.service import test_api_fixtures as fx
-from tests.service.test_api_fixtures import AS_OF, Province
-
-provinces = fx.provinces  # the shared fixtures
+from tests.service.conftest import AS_OF, Province
 
 
 def _settings(tmp: Path, database: str) -> Settings:

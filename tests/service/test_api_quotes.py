@@ -6,10 +6,7 @@ from __future__ import annotations
 import pytest
 
 from models.tariff import load_tariff
-from tests.service import test_api_fixtures as fx
-from tests.service.test_api_fixtures import AS_OF, Api
-
-api, provinces, scorer = fx.api, fx.provinces, fx.scorer  # the shared fixtures
+from tests.service.conftest import AS_OF, Api
 
 START = "2026-04-01"
 

@@ -14,10 +14,7 @@ from models.tariff import load_tariff
 from service.cli_keys import app as keys_cli
 from service.settings import get_settings
 from service.tables import ApiKey
-from tests.service import test_api_fixtures as fx
-from tests.service.test_api_fixtures import AS_OF, Api
-
-api, provinces, scorer = fx.api, fx.provinces, fx.scorer  # the shared fixtures
+from tests.service.conftest import AS_OF, Api
 
 ROLES = ("insurer", "approval_office", "enterprise", "regulator", "admin")
 

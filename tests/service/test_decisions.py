@@ -4,61 +4,21 @@ D, a 较大-or-graver accident in the last 12 months caps at C — with the list
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
-import pytest
 from sqlalchemy.orm import Session
 
-from experiments.simulate import World, write_world
+from experiments.simulate import World
 from features.catalogue import CATALOGUE_VERSION
 from features.grades import accident_grades
-from features.ingest import ingest
-from models.policy import ScoringPolicy
-from models.recourse import Actions
-from models.tracking import Loaded
-from models.training import Trained
-from registry.evaluate import evaluate
-from registry.policy import find_policy
-from registry.procedure import act, propose
 from service.decisions import Scorer, frame, score, score_batch
+from tests.service.conftest import PUBLISHED, publish_first
 
 END = dt.date(2025, 12, 31)
 
 
-@pytest.fixture
-def loaded_session(session: Session, world: World, tmp_path: Path) -> Session:
-    write_world(world, tmp_path, "csv")
-    with session.begin_nested():
-        ingest(session, tmp_path, known_on=END)
-    return session
-
-
-@pytest.fixture
-def scorer(trained: Trained, policy: ScoringPolicy, actions: Actions) -> Scorer:
-    return Scorer(
-        Loaded(trained.model, "safecredit-risk", "test", "-"), policy, actions, CATALOGUE_VERSION
-    )
-
-
 def _publish(session: Session) -> str:
-    policy = find_policy("mem11")
-    proposal = evaluate(session, policy=policy, as_of=END)[0]
-    who = {"actor": "reg-1", "department": proposal.department}
     with session.begin_nested():
-        entry = propose(session, proposal=proposal, policy=policy, on=dt.date(2026, 1, 5), **who)
-        for action, on in (
-            ("notify", (2026, 1, 6)),
-            ("decide", (2026, 2, 2)),
-            ("publish", (2026, 2, 5)),
-        ):
-            act(
-                session,
-                entry_id=entry.entry_id,
-                action=action,
-                on=dt.date(*on),
-                reason=action,
-                **who,
-            )
+        proposal, _ = publish_first(session, on=PUBLISHED)
     return proposal.uscc
 
 

@@ -8,10 +8,7 @@ import re
 import pytest
 
 from service.tables import Decision
-from tests.service import test_api_fixtures as fx
-from tests.service.test_api_fixtures import AS_OF, Api
-
-api, provinces, scorer = fx.api, fx.provinces, fx.scorer  # the shared fixtures
+from tests.service.conftest import AS_OF, Api
 
 pytestmark = pytest.mark.parametrize("api", ["sqlite"], indirect=True)
 

@@ -22,10 +22,7 @@ from service.app import create_app
 from service.db import make_engine
 from service.decisions import Scorer
 from service.keys import create_key
-from tests.service import test_api_fixtures as fx
-from tests.service.test_api_fixtures import AS_OF, Province, _load, settings_for
-
-scorer = fx.scorer  # the shared fixtures
+from tests.service.conftest import AS_OF, Province, _load, settings_for
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")

@@ -22,9 +22,6 @@ from models.recourse import Actions
 from models.tariff import load_tariff
 from models.tracking import Loaded
 from models.training import Trained
-from registry.evaluate import evaluate
-from registry.policy import find_policy
-from registry.procedure import act, propose
 from service.decisions import Scorer
 from service.quotes import (
     QuoteError,
@@ -36,6 +33,7 @@ from service.quotes import (
     quote,
     quote_one,
 )
+from tests.service.conftest import publish_first
 
 END = dt.date(2025, 12, 31)
 START = dt.date(2026, 1, 1)
@@ -46,14 +44,6 @@ TARIFF = load_tariff()
 def quoter(trained: Trained, policy: ScoringPolicy, actions: Actions) -> Quoter:
     loaded = Loaded(trained.model, "safecredit-risk", "test", "-")
     return Quoter(Scorer(loaded, policy, actions, CATALOGUE_VERSION), TARIFF)
-
-
-@pytest.fixture
-def loaded_session(session: Session, world: World, tmp_path: Path) -> Session:
-    write_world(world, tmp_path, "csv")
-    with session.begin_nested():
-        ingest(session, tmp_path, known_on=END)
-    return session
 
 
 def _same(a: object, b: object) -> None:
@@ -74,28 +64,9 @@ def _same(a: object, b: object) -> None:
 
 def _publish(session: Session) -> str:
     """Walk one proposal of the listing rules to publication; its code."""
-    policy = find_policy("mem11")
-    proposal = evaluate(session, policy=policy, as_of=END)[0]
-    who = {"actor": "reg-1", "department": proposal.department}
+    dates = (dt.date(2025, 10, 5), dt.date(2025, 10, 6), dt.date(2025, 11, 3), dt.date(2025, 11, 5))
     with session.begin_nested():
-        entry = propose(session, proposal=proposal, policy=policy, on=dt.date(2025, 10, 5), **who)
-        for action, on in (("notify", (2025, 10, 6)), ("decide", (2025, 11, 3))):
-            act(
-                session,
-                entry_id=entry.entry_id,
-                action=action,
-                on=dt.date(*on),
-                reason=action,
-                **who,
-            )
-        act(
-            session,
-            entry_id=entry.entry_id,
-            action="publish",
-            on=dt.date(2025, 11, 5),
-            reason="publish",
-            **who,
-        )
+        proposal, _ = publish_first(session, on=dates)
     return proposal.uscc
 
 

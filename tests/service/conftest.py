@@ -1,7 +1,6 @@
-"""Fixtures for the HTTP tests (imported by name by ``test_api*``, ``test_page*`` and
-``test_auth*``): the simulated province loaded once per backend — SQLite and the PostgreSQL at
-127.0.0.1:5432 — with one listing walked to publication; each test then runs in a rolled-back
-outer transaction that the app's sessions join with savepoints."""
+"""Fixtures for the service tests: the simulated province loaded once per backend (SQLite and
+the PostgreSQL at 127.0.0.1:5432) with one listing walked to publication; each test then runs in
+a rolled-back outer transaction that the app's sessions join with savepoints."""
 
 from __future__ import annotations
 
@@ -24,9 +23,10 @@ from models.policy import ScoringPolicy
 from models.recourse import Actions
 from models.tracking import Loaded
 from models.training import Trained
-from registry.evaluate import evaluate
+from registry.evaluate import Proposal, evaluate
 from registry.policy import find_policy
 from registry.procedure import act, propose
+from registry.tables import Entry
 from service.api.deps import get_session
 from service.app import create_app
 from service.db import make_engine, upgrade
@@ -53,38 +53,13 @@ class Province:
 
 def _load(engine: Engine, folder: Path) -> Province:
     upgrade(engine)
-    policy = find_policy("mem11")
     with Session(engine) as session, session.begin():
         ingest(session, folder, known_on=END)
-        proposal = evaluate(session, policy=policy, as_of=END)[0]
-        who = {"actor": "reg-1", "department": proposal.department}
-        entry = propose(session, proposal=proposal, policy=policy, on=dt.date(2026, 1, 5), **who)
-        for action, on in (("notify", (2026, 1, 6)), ("decide", (2026, 2, 2))):
-            act(
-                session,
-                entry_id=entry.entry_id,
-                action=action,
-                on=dt.date(*on),
-                reason=action,
-                **who,
-            )
-        act(
-            session,
-            entry_id=entry.entry_id,
-            action="publish",
-            on=dt.date(2026, 2, 5),
-            reason="published",
-            **who,
-        )
+        proposal, entry = publish_first(session, on=PUBLISHED)
         codes = session.execute(text("SELECT DISTINCT uscc FROM enterprises ORDER BY uscc"))
         unlisted = next(c for (c,) in codes if c != proposal.uscc)
         entry_id = entry.entry_id
     return Province(engine, proposal.uscc, entry_id, proposal.department, unlisted)
-
-
-# Loaded once per run: each test module imports the fixture (no conftest of its own), so the
-# fixture is defined once per module and the databases are shared through this cache.
-_MADE: dict[str, Province] = {}
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +67,7 @@ def provinces(
     world: World, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[str], Province]]:
     """Loaded databases by backend, made on first use; the PostgreSQL schema is dropped after."""
+    _MADE: dict[str, Province] = {}
 
     def get(backend: str) -> Province:
         if backend not in _MADE:
@@ -122,6 +98,32 @@ def provinces(
             with admin.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
             admin.dispose()
+
+
+PUBLISHED = (dt.date(2026, 1, 5), dt.date(2026, 1, 6), dt.date(2026, 2, 2), dt.date(2026, 2, 5))
+
+
+def publish_first(
+    session: Session, *, on: tuple[dt.date, dt.date, dt.date, dt.date]
+) -> tuple[Proposal, Entry]:
+    """Walk the first proposal of the listing rules (as of END) through proposal, notice,
+    decision and publication on the four dates, by the department that imposed the penalty."""
+    policy = find_policy("mem11")
+    proposal = evaluate(session, policy=policy, as_of=END)[0]
+    who = {"actor": "reg-1", "department": proposal.department}
+    entry = propose(session, proposal=proposal, policy=policy, on=on[0], **who)
+    for action, day in zip(("notify", "decide", "publish"), on[1:], strict=True):
+        act(session, entry_id=entry.entry_id, action=action, on=day, reason=action, **who)
+    return proposal, entry
+
+
+@pytest.fixture
+def loaded_session(session: Session, world: World, tmp_path: Path) -> Session:
+    """The rolled-back test session with the simulated province ingested."""
+    write_world(world, tmp_path, "csv")
+    with session.begin_nested():
+        ingest(session, tmp_path, known_on=END)
+    return session
 
 
 @pytest.fixture(scope="session")
