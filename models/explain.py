@@ -87,6 +87,31 @@ class Scored:
         ]
         return sorted(items, key=lambda r: -r.points)
 
+    def take(self, rows: np.ndarray) -> Scored:
+        """The rows ``rows`` (positions), in that order, as a batch of their own."""
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[rows]
+
+        return Scored(
+            probability=self.probability[rows],
+            score=self.score[rows],
+            grade=self.grade[rows],
+            base_points=self.base_points
+            if np.ndim(self.base_points) == 0
+            else self.base_points[rows],
+            points=self.points.iloc[rows],
+            reason_feature=pick(self.reason_feature),
+            reason_value=pick(self.reason_value),
+            reason_points=pick(self.reason_points),
+            reason_zh=pick(self.reason_zh),
+            reason_en=pick(self.reason_en),
+            recourse={
+                k: RecourseColumns(c.points[rows], c.grade_after[rows], c.zh[rows], c.en[rows])
+                for k, c in self.recourse.items()
+            },
+        )
+
     def changes_grade(self) -> np.ndarray:
         """Per row: whether some recourse action changes the grade."""
         out = np.zeros(len(self.score), dtype=bool)
@@ -115,6 +140,16 @@ def grades(policy: ScoringPolicy, score: np.ndarray) -> np.ndarray:
     return labels[np.argmax(score[:, None] >= cuts[None, :], axis=1)]
 
 
+def row_sums(values: np.ndarray) -> np.ndarray:
+    """Each row's sum, added column by column from the left: the same bits whatever the number
+    of rows (numpy's ``sum(axis=1)`` orders its additions by the array's shape and layout, so a
+    row scored alone and in a batch could differ in the last place)."""
+    total = np.zeros(values.shape[0])
+    for j in range(values.shape[1]):
+        total += values[:, j]
+    return total
+
+
 def explain(
     model: RiskModel,
     policy: ScoringPolicy,
@@ -125,7 +160,7 @@ def explain(
 ) -> Scored:
     scale = policy.scale
     base, contrib = model.contributions(X)
-    logit = base + contrib.to_numpy().sum(axis=1)
+    logit = base + row_sums(contrib.to_numpy())
     raw_score = score_from_logit(logit, scale)
     score = published(raw_score, scale)
     grade = grades(policy, score)

@@ -158,7 +158,7 @@ class RiskModel:
         if self.steps_ is None:
             return self.logit(after) - self.logit(before)
         delta = np.zeros(len(before))
-        for name in features & set(self.features_):
+        for name in [f for f in self.features_ if f in features]:  # a fixed order of additions
             if name in self.categories:  # categories go through prepare for their codes
                 old, new = self.prepare(before)[name], self.prepare(after)[name]
             else:
