@@ -28,6 +28,7 @@ from registry.tables import GENESIS, Action, ChainHead, Entry
 
 END = np.datetime64("9999-12-31", "D")
 NEEDS_DETAILS = ("notify", "decide", "approve_repair")
+CHAIN_READ = "registry.chain_read"  # session.info key: (transaction, length, head)
 
 
 @lru_cache(maxsize=4096)
@@ -98,6 +99,7 @@ class RegistryIndex:
     def refresh(self, session: Session) -> RegistryIndex:
         with self.lock:
             length, head = session.execute(select(ChainHead.length, ChainHead.head_hash)).one()
+            session.info[CHAIN_READ] = (session.get_transaction(), length, head)
             if (length, head) == (self.length, self.head):
                 return self
             known = self.length and session.scalar(
@@ -203,6 +205,15 @@ class RegistryIndex:
                 state=st.state,
             )
         return iv.view
+
+
+def chain_read(session: Session) -> tuple[int, str] | None:
+    """The chain head (length, hash) an index refresh read in the session's current
+    transaction, if one did: what that transaction's checks were answered against."""
+    found = session.info.get(CHAIN_READ)
+    if found is None or found[0] is not session.get_transaction():
+        return None
+    return found[1], found[2]
 
 
 _INDEXES: dict[str, RegistryIndex] = {}

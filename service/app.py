@@ -27,6 +27,8 @@ from service import errors, pages
 from service.api import decisions, keys, registry, scores
 from service.api.champion import Champion
 from service.api.deps import ServiceSettings, service_settings
+from service.auth import Principals
+from service.books import Books
 from service.db import make_engine, sessions
 from service.decisions import Scorer
 from service.settings import Settings, get_settings
@@ -40,9 +42,10 @@ class Readiness(BaseModel):
     ready: bool
     database: str  # "ok" or why not
     model: str  # the champion's version, or why there is none
+    books: dict[str, str] = {}  # score books by day: ready, building or why not (informative)
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
@@ -82,12 +85,16 @@ def create_app(
         )
         app.state.sessions = sessions(app.state.engine)
         app.state.limits = limits
+        app.state.principals = Principals(limits.key_cache_seconds)
         if scorer is not None:
             app.state.champion = Champion.of(scorer)
         else:
             app.state.champion = Champion(settings.mlflow, limits.model_retry_seconds)
             app.state.champion.try_load()
         app.state.tariff = load_tariff() if load_tariff else None
+        app.state.books = Books(app.state.sessions, limits.book_days)
+        if (ready := app.state.champion.get()) is not None:
+            app.state.books.start(ready)
         yield
         if engine is None:
             app.state.engine.dispose()
@@ -105,7 +112,7 @@ def create_app(
     load_tariff = _include_quotes(app)
 
     @app.get("/healthz", response_model=Health, tags=["operations"])
-    def healthz() -> Health:
+    async def healthz() -> Health:
         """The process answers (a constant: the framework's ceiling in ``make bench``)."""
         return Health(status="ok")
 
@@ -130,6 +137,7 @@ def create_app(
             ready=database == "ok" and version is not None,
             database=database,
             model=f"{champion.mlflow.model_name}/{version}" if version else champion.why_not,
+            books=request.app.state.books.status(),
         )
         if not readiness.ready:
             return JSONResponse(status_code=503, content=readiness.model_dump())

@@ -4,11 +4,15 @@ its own USCC only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from service.api.deps import SessionDep
 from service.errors import ServiceError
@@ -33,7 +37,37 @@ def token_of(request: Request, credentials: HTTPAuthorizationCredentials | None)
     return request.cookies.get(request.app.state.limits.cookie_name)
 
 
-def get_principal(
+class Principals:
+    """Keys recently authenticated, for ``seconds``: a key revoked through this process's API is
+    forgotten at once; one revoked elsewhere (the CLI, another worker) stops working within
+    ``seconds``. Unknown keys are never remembered."""
+
+    def __init__(self, seconds: float, *, most: int = 10_000) -> None:
+        self.seconds, self.most = seconds, most
+        self._known: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Principal | None:
+        found = self._known.get(token)
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if self.seconds <= 0:
+            return
+        with self._lock:
+            if len(self._known) >= self.most:
+                self._known.clear()
+            self._known[token] = (principal, time.monotonic() + self.seconds)
+
+    def forget(self, key_id: str) -> None:
+        with self._lock:
+            for token in [t for t, (p, _) in self._known.items() if p.key_id == key_id]:
+                del self._known[token]
+
+
+async def get_principal(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -41,20 +75,29 @@ def get_principal(
     token = token_of(request, credentials)
     if not token:
         raise Unauthorized("no API key: send 'Authorization: Bearer <key>'")
-    with session.begin():
-        principal = authenticate(session, token=token)
+    known: Principals = request.app.state.principals
+    principal = known.get(token)
+    if principal is not None:
+        return principal
+    principal = await run_in_threadpool(_authenticate, session, token)
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
+    known.put(token, principal)
     return principal
+
+
+def _authenticate(session: Session, token: str) -> Principal | None:
+    with session.begin():
+        return authenticate(session, token=token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def allow(*roles: str) -> Callable[[Principal], Principal]:
+def allow(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting ``roles`` only (403 naming the role otherwise)."""
 
-    def dependency(principal: PrincipalDep) -> Principal:
+    async def dependency(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise Forbidden(f"a {principal.role} key may not do this; allowed: {', '.join(roles)}")
         return principal

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -231,6 +233,10 @@ def demo(
     steps.access(eng, table, port, say=typer.echo)
     if serve_after:
         typer.echo(f"service: http://127.0.0.1:{port}/docs  (health: /healthz, readiness: /readyz)")
+        # score books for the demo's day and today, unless the environment names others
+        days = json.dumps([steps.AS_OF.isoformat(), "today"])
+        os.environ.setdefault("SAFECREDIT_SERVICE__BOOK_DAYS", days)
+        get_settings.cache_clear()
         serve(host="127.0.0.1", port=port, workers=1)
 
 

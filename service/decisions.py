@@ -131,9 +131,15 @@ def score(
     history: History | None = None,
 ) -> list[ScoreDecision]:
     """One decision object per enterprise (the service's answer), overrides applied."""
-    b = score_batch(session, scorer, as_of=as_of, usccs=usccs, history=history)
+    return decisions_of(
+        scorer, score_batch(session, scorer, as_of=as_of, usccs=usccs, history=history)
+    )
+
+
+def decisions_of(scorer: Scorer, b: Batch) -> list[ScoreDecision]:
+    """The batch's decisions, one per enterprise in its order, overrides applied."""
     return [
-        _decision(scorer, b.scored, i, u, as_of, b.listings.get(u, []), u in b.grave)
+        _decision(scorer, b.scored, i, u, b.as_of, b.listings.get(u, []), u in b.grave)
         for i, u in enumerate(b.usccs)
     ]
 

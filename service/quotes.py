@@ -23,6 +23,7 @@ from models.tariff import HONOURS, Factor, Tariff, factors, price, record_inputs
 from registry.errors import PolicyError
 from registry.index import InForce
 from registry.policy import find_policy
+from service.books import Books
 from service.decisions import Scorer, score_batch
 from service.errors import NotFound, ServiceError
 
@@ -170,6 +171,7 @@ def quote(
     requests: Sequence[QuoteRequest],
     *,
     history: History | None = None,
+    books: Books | None = None,
 ) -> list[Quote]:
     """One quote per request, in order; requests sharing an as-of date and period start are
     scored and priced together. Raises :class:`QuoteError` or :class:`UnknownEnterprise`."""
@@ -181,7 +183,7 @@ def quote(
     out: list[Quote | None] = [None] * len(requests)
     for (as_of, start), rows in groups.items():
         for i, q in zip(
-            rows, _group(session, quoter, history, as_of, start, rows, requests), strict=True
+            rows, _group(session, quoter, history, as_of, start, rows, requests, books), strict=True
         ):
             out[i] = q
     return [q for q in out if q is not None]
@@ -199,6 +201,7 @@ def _group(
     start: dt.date,
     rows: list[int],
     requests: Sequence[QuoteRequest],
+    books: Books | None,
 ) -> list[Quote]:
     tariff = quoter.tariff
     asked = [requests[i] for i in rows]
@@ -210,7 +213,9 @@ def _group(
     if unknown:
         shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
         raise UnknownEnterprise(f"uscc: not a known enterprise as of {as_of}: {shown}")
-    batch = score_batch(session, quoter.scorer, as_of=as_of, usccs=codes, history=history)
+    batch = books.batch(session, quoter.scorer, as_of=as_of, usccs=codes) if books else None
+    if batch is None:
+        batch = score_batch(session, quoter.scorer, as_of=as_of, usccs=codes, history=history)
     at = {u: i for i, u in enumerate(batch.usccs)}
     surcharged = {
         u: [x for x in items if _surcharges(x.policy)] for u, items in batch.listings.items()

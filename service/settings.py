@@ -45,6 +45,10 @@ class ServiceSettings(BaseModel):
     model_retry_seconds: float = Field(default=30.0, ge=0)  # between tries to load a champion
     entries_page_max: int = Field(default=1_000, ge=1)
     cookie_name: str = "safecredit_key"
+    # days whose score books are kept (ISO dates or "today"; [] for none): a score or quote on
+    # such a day is a lookup; see service.books
+    book_days: list[str] = Field(default_factory=lambda: ["today"])
+    key_cache_seconds: float = Field(default=5.0, ge=0)  # a revoked key's grace elsewhere
 
 
 class Settings(BaseSettings):

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from features.store import History, read_history
 from registry.check import check
-from registry.index import InForce
+from registry.index import InForce, chain_read
 from registry.tables import ChainHead
 from service import ledger
 from service.api.schemas import ListingRef
-from service.decisions import Scorer, score
+from service.books import Books
+from service.decisions import Scorer, decisions_of, score_batch
 from service.errors import NotFound, ServiceError
 from service.tables import Decision
 
@@ -39,16 +40,27 @@ def _json(value: Any) -> Any:
 
 
 def score_output(
-    session: Session, scorer: Scorer, inputs: dict[str, Any], *, history: History | None = None
+    session: Session,
+    scorer: Scorer,
+    inputs: dict[str, Any],
+    *,
+    history: History | None = None,
+    books: Books | None = None,
 ) -> dict[str, Any]:
-    """A score's output (everything but its decision id) from ``{uscc, as_of}``; ``history`` is
-    the enterprise's, when the caller has read it already."""
+    """A score's output (everything but its decision id) from ``{uscc, as_of}``: from the day's
+    score book when there is a current one, computed otherwise (``history`` is the enterprise's,
+    when the caller has read it already)."""
     uscc, as_of = inputs["uscc"], dt.date.fromisoformat(inputs["as_of"])
-    history = history or read_history(session, usccs=[uscc])
-    known = history.known_at(as_of)["enterprises"]
-    if not (known["uscc"] == uscc).any():
-        raise NotFound(f"uscc: no enterprise {uscc} known as of {as_of}")
-    d = score(session, scorer, as_of=as_of, usccs=[uscc], history=history)[0]
+    batch = None
+    if books is not None and history is None:
+        batch = books.batch(session, scorer, as_of=as_of, usccs=[uscc])
+    if batch is None:
+        history = history or read_history(session, usccs=[uscc])
+        known = history.known_at(as_of)["enterprises"]
+        if not (known["uscc"] == uscc).any():
+            raise NotFound(f"uscc: no enterprise {uscc} known as of {as_of}")
+        batch = score_batch(session, scorer, as_of=as_of, usccs=[uscc], history=history)
+    d = decisions_of(scorer, batch)[0]
     return {
         "uscc": d.uscc,
         "as_of": d.as_of.isoformat(),
@@ -98,14 +110,16 @@ def answered(
     key_id: str | None = None,
 ) -> tuple[dict[str, Any], Decision]:
     """Compute an answer in a read transaction, then record it in the decision ledger in a short
-    write transaction of its own (recording inside the read made concurrent SQLite answers fail
-    with "database is locked"). The registry chain head read with the answer is recorded too."""
+    write transaction of its own, shared with the answers given meanwhile (group commit:
+    recording inside the read made concurrent SQLite answers fail with "database is locked",
+    one commit each made them queue). The registry chain head read with the answer is recorded
+    too. The answer is returned only once its decision is committed."""
     with session.begin():
         output = compute(session)
         chain = chain_version(session)
-    with session.begin():
-        row = ledger.record(
-            session,
+    row = ledger.append(
+        session,
+        ledger.decision(
             kind=kind,
             inputs=inputs,
             versions={**versions, "registry_chain": chain},
@@ -113,12 +127,17 @@ def answered(
             reasons=reasons(output),
             subject=subject,
             key_id=key_id,
-        )
+        ),
+    )
     return output, row
 
 
 def chain_version(session: Session) -> str:
-    """The registry's action chain head (length:hash): what any listing was read against."""
+    """The registry's action chain head (length:hash): what any listing was read against (as
+    the transaction's index refresh read it, when there was one)."""
+    read = chain_read(session)
+    if read is not None:
+        return f"{read[0]}:{read[1]}"
     row = session.execute(select(ChainHead.length, ChainHead.head_hash)).first()
     return "0:genesis" if row is None else f"{row[0]}:{row[1]}"
 

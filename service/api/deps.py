@@ -3,12 +3,13 @@ in ``lifespan``, and the service's limits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from service.books import Books
 from service.decisions import Scorer
 from service.errors import NotReady
 from service.settings import ServiceSettings, Settings
@@ -18,8 +19,10 @@ def service_settings(settings: Settings) -> ServiceSettings:
     return settings.service
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session without a transaction: the route opens one with ``session.begin()``."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session without a transaction: the route opens one with ``session.begin()``. Making
+    one touches no database (nor does closing it, every transaction being over), so this runs
+    on the event loop: no thread hop on the way in or out."""
     with request.app.state.sessions() as session:
         yield session
 
@@ -27,7 +30,7 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_scorer(request: Request) -> Scorer:
+async def get_scorer(request: Request) -> Scorer:
     """The champion's scorer; 503 with the reason while there is none."""
     champion = request.app.state.champion
     scorer = champion.get()
@@ -39,7 +42,15 @@ def get_scorer(request: Request) -> Scorer:
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 
 
-def get_limits(request: Request) -> ServiceSettings:
+async def get_books(request: Request) -> Books:
+    books: Books = request.app.state.books
+    return books
+
+
+BooksDep = Annotated[Books, Depends(get_books)]
+
+
+async def get_limits(request: Request) -> ServiceSettings:
     limits: ServiceSettings = request.app.state.limits
     return limits
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from service.api.deps import SessionDep
 from service.api.responses import errors
@@ -54,13 +54,16 @@ def keys(session: SessionDep, _: Admin) -> list[KeyOut]:
     response_model=KeyOut,
     responses=errors(404, e404="no such key"),
 )
-def revoke(key_id: str, session: SessionDep, _: Admin) -> KeyOut:
-    """Revoke a key: it stops working at once."""
+def revoke(key_id: str, request: Request, session: SessionDep, _: Admin) -> KeyOut:
+    """Revoke a key: it stops working at once here (in other service processes, within
+    ``service.key_cache_seconds``)."""
     try:
         with session.begin():
-            return _out(revoke_key(session, key_id=key_id))
+            out = _out(revoke_key(session, key_id=key_id))
     except KeyInputError as exc:
         raise NotFound(str(exc)) from None
+    request.app.state.principals.forget(key_id)
+    return out
 
 
 class BadKey(ServiceError):

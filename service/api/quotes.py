@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from models.tariff import PricingError, Tariff, load_tariff
 from service.api.answers import answered
-from service.api.deps import LimitsDep, ScorerDep, SessionDep
+from service.api.deps import BooksDep, LimitsDep, ScorerDep, SessionDep
 from service.api.responses import errors
 from service.auth import allow, require_subject
+from service.books import Books
 from service.errors import NotReady, ServiceError
 from service.keys import Principal
 from service.quotes import Quoter, QuoteRequest, quote
@@ -102,7 +103,7 @@ def load_default_tariff() -> Tariff:
     return load_tariff()
 
 
-def get_tariff(request: Request) -> Tariff:
+async def get_tariff(request: Request) -> Tariff:
     tariff: Tariff | None = getattr(request.app.state, "tariff", None)
     if tariff is None:
         raise NotReady("no tariff loaded: quotes are not available")
@@ -121,10 +122,13 @@ def requests_of(inputs: list[dict[str, Any]]) -> list[QuoteRequest]:
     return out
 
 
-def quote_outputs(session: Session, quoter: Quoter, inputs: list[dict[str, Any]]) -> list[Any]:
-    """The quotes' outputs (JSON-ready) from the recorded requests: the route and the replay."""
+def quote_outputs(
+    session: Session, quoter: Quoter, inputs: list[dict[str, Any]], books: Books | None = None
+) -> list[Any]:
+    """The quotes' outputs (JSON-ready) from the recorded requests: the route (scores from the
+    day's book when current) and the replay (recomputed)."""
     try:
-        quotes = quote(session, quoter, requests_of(inputs))
+        quotes = quote(session, quoter, requests_of(inputs), books=books)
     except PricingError as exc:
         raise BadQuote(str(exc)) from None
     return [QuoteOut.model_validate(asdict(q)).model_dump(mode="json") for q in quotes]
@@ -136,6 +140,7 @@ def _answer(
     principal: Principal,
     bodies: list[QuoteIn],
     subject: str | None,
+    books: Books,
 ) -> tuple[list[Any], str]:
     inputs = [b.model_dump(mode="json") for b in bodies]
     output, row = answered(
@@ -143,7 +148,7 @@ def _answer(
         kind="quote",
         inputs={"quotes": inputs},
         versions=quoter.versions,
-        compute=lambda s: {"quotes": quote_outputs(s, quoter, inputs)},
+        compute=lambda s: {"quotes": quote_outputs(s, quoter, inputs, books)},
         reasons=lambda out: [
             {"uscc": o["uscc"], "factor": f["code"], "multiplier": f["multiplier"]}
             for o in out["quotes"]
@@ -162,13 +167,18 @@ TariffDep = Annotated[Tariff, Depends(get_tariff)]
 
 @router.post("/quotes", response_model=QuoteDecision, responses=ERRORS)
 def premium_quote(
-    body: QuoteIn, session: SessionDep, scorer: ScorerDep, tariff: TariffDep, principal: Quoting
+    body: QuoteIn,
+    session: SessionDep,
+    scorer: ScorerDep,
+    tariff: TariffDep,
+    books: BooksDep,
+    principal: Quoting,
 ) -> QuoteDecision:
     """One enterprise's premium for a policy year: base rate × floating factors, each with its
     reason, within the tariff's band."""
     uscc = body.uscc.strip().upper()
     require_subject(principal, uscc)
-    outputs, decision_id = _answer(session, Quoter(scorer, tariff), principal, [body], uscc)
+    outputs, decision_id = _answer(session, Quoter(scorer, tariff), principal, [body], uscc, books)
     return QuoteDecision.model_validate({**outputs[0], "decision_id": decision_id})
 
 
@@ -179,10 +189,13 @@ def premium_quotes(
     scorer: ScorerDep,
     tariff: TariffDep,
     limits: LimitsDep,
+    books: BooksDep,
     principal: Annotated[Principal, Depends(allow("insurer", "regulator"))],
 ) -> BatchOut:
     """A book of quotes at renewal (up to 10,000), priced together; one ledger row."""
     if len(body.quotes) > limits.max_codes:
         raise BadQuote(f"quotes: at most {limits.max_codes} per batch, got {len(body.quotes)}")
-    outputs, decision_id = _answer(session, Quoter(scorer, tariff), principal, body.quotes, None)
+    outputs, decision_id = _answer(
+        session, Quoter(scorer, tariff), principal, body.quotes, None, books
+    )
     return BatchOut.model_validate({"quotes": outputs, "decision_id": decision_id})

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from service.api.answers import answered, score_output, score_reasons
-from service.api.deps import ScorerDep, SessionDep
+from service.api.deps import BooksDep, ScorerDep, SessionDep
 from service.api.responses import errors
 from service.api.schemas import ScoreOut
 from service.auth import allow, require_subject
@@ -25,6 +25,7 @@ def enterprise_score(
     uscc: Annotated[str, USCC],
     session: SessionDep,
     scorer: ScorerDep,
+    books: BooksDep,
     principal: Annotated[Principal, Depends(allow("insurer", "regulator", "enterprise"))],
     as_of: Annotated[dt.date | None, Query(description="score as of this day (today)")] = None,
 ) -> ScoreOut:
@@ -38,7 +39,7 @@ def enterprise_score(
         kind="score",
         inputs=inputs,
         versions=scorer.versions,
-        compute=lambda s: score_output(s, scorer, inputs),
+        compute=lambda s: score_output(s, scorer, inputs, books=books),
         reasons=score_reasons,
         subject=uscc,
         key_id=principal.key_id,

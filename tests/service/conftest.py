@@ -157,6 +157,7 @@ def settings_for(tmp: Path) -> Settings:
         {
             "database": {"url": f"sqlite:///{tmp / 'unused.db'}"},
             "mlflow": {"tracking_uri": f"sqlite:///{tmp / 'mlflow.db'}"},
+            "service": {"book_days": []},  # tests that want books make their own
         }
     )
 
