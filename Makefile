@@ -28,7 +28,8 @@ test: env browser ## run the whole test suite (SQLite and PostgreSQL at 127.0.0.
 browser: ## install Debian's chromium, chromedriver and a CJK font for the page test
 	bash tests/browser/install.sh
 
-bench: env ## print speed figures as ratios measured side by side
+bench: env ## print speed figures as ratios measured side by side (installs Debian's wrk)
+	bash experiments/install-wrk.sh
 	$(RUN) python -m experiments.bench
 
 lint: env ## ruff (lint and format check) and mypy

@@ -1,15 +1,15 @@
 """Service latency under a bounded load on 127.0.0.1: concurrency 16 against one uvicorn worker,
-for a registry check (one code), a score with reasons and a quote, each next to a bare endpoint
-of the same app that returns a constant (``/healthz``: the framework's ceiling), as ratios.
+for a registry check (one code), a score with reasons (from the day's score book, and computed
+on a day without one) and a quote, each next to a bare endpoint of the same app that returns a
+constant (``/healthz``: the framework's ceiling), as ratios.
 
 The province is simulated, loaded into a scratch SQLite file with one listing published, and the
-model fitted in-process; the server runs in its own process, the load from this one (asyncio,
-keep-alive connections). Each endpoint gets a warm-up, then a fixed number of requests.
+model fitted in-process; the server runs in its own process, the load from wrk (see
+:mod:`experiments.bench_load`). Each case gets a second of warm-up, then a fixed-length run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import multiprocessing as mp
@@ -17,13 +17,12 @@ import socket
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx2 as httpx
-import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from experiments.bench_load import Case, load
 from experiments.simulate import simulate, write_world
 from features.catalogue import CATALOGUE_VERSION
 from features.ingest import ingest
@@ -42,7 +41,8 @@ from service.keys import create_key
 from service.settings import Settings
 
 END = dt.date(2025, 12, 31)
-AS_OF = dt.date(2026, 3, 31)
+AS_OF = dt.date(2026, 3, 31)  # the day of the score book
+UNBOOKED = dt.date(2026, 3, 30)  # a day without one: scores computed per request
 CONCURRENCY = 16
 
 
@@ -91,42 +91,14 @@ def _serve(folder: str, port: int, scorer: Scorer) -> None:
         {
             "database": {"url": f"sqlite:///{folder}/bench.db"},
             "mlflow": {"tracking_uri": f"sqlite:///{folder}/mlflow.db"},
+            "service": {"book_days": [str(AS_OF)]},
         }
     )
     app = create_app(settings, scorer=scorer)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-async def _load(
-    base: str, token: str, make: Any, requests: int, warmup: int
-) -> tuple[np.ndarray, float]:
-    """(latencies in seconds, wall time) of ``requests`` requests at concurrency 16."""
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=30
-    ) as client:
-        latencies: list[float] = []
-        rng = np.random.default_rng(0)
-
-        async def worker(n: int, keep: bool) -> None:
-            for _ in range(n):
-                method, path, body = make(rng)
-                start = time.perf_counter()
-                r = await client.request(method, path, json=body)
-                elapsed = time.perf_counter() - start
-                if r.status_code != 200:
-                    raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:200]}")
-                if keep:
-                    latencies.append(elapsed)
-
-        await asyncio.gather(*(worker(warmup, False) for _ in range(CONCURRENCY)))
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(requests // CONCURRENCY, True) for _ in range(CONCURRENCY)))
-        return np.array(latencies), time.perf_counter() - start
-
-
-def run(enterprises: int = 3_000, requests: int = 1_600) -> list[tuple[str, str]]:
+def run(enterprises: int = 3_000, seconds: float = 10) -> list[tuple[str, str]]:
     from models.tariff import load_tariff
 
     amount = load_tariff().insurance.min_insured_amount_cny
@@ -139,68 +111,68 @@ def run(enterprises: int = 3_000, requests: int = 1_600) -> list[tuple[str, str]
         server.start()
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the service did not start")
-                time.sleep(0.2)
-
-            def pick(rng: np.random.Generator) -> str:
-                return codes[int(rng.integers(len(codes)))]
-
+            _wait_for_books(base)
+            quote = {
+                "uscc": "{uscc}",
+                "insured_amount_cny": amount,
+                "period_start": "2026-04-01",
+                "as_of": str(AS_OF),
+            }
             cases = {
-                "bare constant (/healthz)": lambda rng: ("GET", "/healthz", None),
-                "registry check, 1 code": lambda rng: (
+                "bare constant (/healthz)": Case("GET", "/healthz"),
+                "registry check, 1 code": Case(
                     "POST",
                     "/v1/registry/checks",
-                    {"usccs": [pick(rng)], "domain": "bidding", "as_of": str(AS_OF)},
+                    {"usccs": ["{uscc}"], "domain": "bidding", "as_of": str(AS_OF)},
                 ),
-                "score with reasons": lambda rng: (
-                    "GET",
-                    f"/v1/enterprises/{pick(rng)}/score?as_of={AS_OF}",
-                    None,
+                "score with reasons (book)": Case(
+                    "GET", f"/v1/enterprises/{{uscc}}/score?as_of={AS_OF}"
                 ),
-                "quote": lambda rng: (
-                    "POST",
-                    "/v1/premiums/quotes",
-                    {
-                        "uscc": pick(rng),
-                        "insured_amount_cny": amount,
-                        "period_start": "2026-04-01",
-                        "as_of": str(AS_OF),
-                    },
+                "score with reasons (computed)": Case(
+                    "GET", f"/v1/enterprises/{{uscc}}/score?as_of={UNBOOKED}"
                 ),
+                "quote (score from book)": Case("POST", "/v1/premiums/quotes", quote),
             }
-            results = {}
-            for name, make in cases.items():
-                n = requests if name.startswith(("bare", "registry")) else requests // 4
-                results[name] = asyncio.run(_load(base, token, make, n, warmup=3))
+            results = {
+                name: load(base, case, codes, token, concurrency=CONCURRENCY, seconds=seconds)
+                for name, case in cases.items()
+            }
         finally:
             server.terminate()
             server.join(10)
+    client = next(iter(results.values())).client
     rows = [
         (
             "service: load",
-            f"concurrency {CONCURRENCY}, 1 uvicorn worker, SQLite, {enterprises:,} enterprises",
+            f"concurrency {CONCURRENCY}, 1 uvicorn worker (uvloop, httptools), SQLite, "
+            f"{enterprises:,} enterprises, {seconds:g} s per case, client {client}",
         )
     ]
-    bare_lat, _ = results["bare constant (/healthz)"]
-    bare_p50, bare_p99 = np.percentile(bare_lat, [50, 99])
-    for name, (lat, wall) in results.items():
-        p50, p99 = np.percentile(lat, [50, 99])
+    bare = results["bare constant (/healthz)"]
+    for name, f in results.items():
         ratio = (
             ""
             if name.startswith("bare")
-            else (f" ({p50 / bare_p50:.1f}× / {p99 / bare_p99:.1f}× bare)")
+            else f" ({f.p50_ms / bare.p50_ms:.1f}× / {f.p99_ms / bare.p99_ms:.1f}× bare)"
         )
-        rows.append((f"service: {name} p50 / p99", f"{p50 * 1e3:.1f} / {p99 * 1e3:.1f} ms{ratio}"))
-        rows.append((f"service: {name} throughput", f"{len(lat) / wall:,.0f} req/s"))
+        rows.append((f"service: {name} p50 / p99", f"{f.p50_ms:.1f} / {f.p99_ms:.1f} ms{ratio}"))
+        rows.append((f"service: {name} throughput", f"{f.per_second:,.0f} req/s"))
     return rows
+
+
+def _wait_for_books(base: str) -> None:
+    """Until the service answers and the book of AS_OF is ready."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            r = httpx.get(f"{base}/readyz")
+            if r.status_code == 200 and r.json()["books"][str(AS_OF)].startswith("ready"):
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the service did not start, or its score book was not built")
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":
