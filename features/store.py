@@ -99,11 +99,12 @@ class History:
 
     def known_at(self, when: dt.date | str | pd.Timestamp) -> dict[str, pd.DataFrame]:
         """Per table, the version in force at ``when`` of each record known then."""
-        t = day_number(when)
-        return {
-            name: tv.frame.iloc[tv.rows_at(t)].reset_index(drop=True)
-            for name, tv in self.tables.items()
-        }
+        return {name: self.table_at(name, when) for name in self.tables}
+
+    def table_at(self, name: str, when: dt.date | str | pd.Timestamp) -> pd.DataFrame:
+        """One table of :meth:`known_at` (without building the others)."""
+        tv = self.tables[name]
+        return tv.frame.iloc[tv.rows_at(day_number(when))].reset_index(drop=True)
 
     @property
     def known_until(self) -> dt.date | None:

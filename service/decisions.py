@@ -78,7 +78,7 @@ def grave_accidents(
 ) -> set[str]:
     """Codes with a 较大-or-graver accident that occurred within ``months`` before ``as_of`` and
     was known by then."""
-    known = history.known_at(as_of).get("accidents")
+    known = history.table_at("accidents", as_of) if "accidents" in history.tables else None
     if known is None or not len(known):
         return set()
     start = pd.Timestamp(as_of) - pd.DateOffset(months=months)
@@ -111,7 +111,7 @@ def score_batch(
     and gather what the overrides need: listings in force and recent grave accidents."""
     history = history or read_history(session, usccs=usccs)
     if usccs is None:
-        usccs = list(history.known_at(as_of)["enterprises"]["uscc"])
+        usccs = list(history.table_at("enterprises", as_of)["uscc"])
     usccs = list(usccs)
     X = features_as_of(history, pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)}))
     scored = explain(scorer.loaded.model, scorer.policy, scorer.actions, X)

@@ -30,7 +30,7 @@ def experience(
     """Per code (index): ``accident_grade`` (worst grade, "" when none) and ``accident_ids``
     (the accidents in the window, ';'-joined), from the accidents known at ``as_of``."""
     out = pd.DataFrame({"accident_grade": "", "accident_ids": ""}, index=pd.Index(usccs))
-    known = history.known_at(as_of)["accidents"]
+    known = history.table_at("accidents", as_of)
     if not len(known):
         return out
     first, last = window(period_start, rule.months)
@@ -64,7 +64,7 @@ def record_inputs(
     """What the enterprise record and the history known at ``as_of`` give a quote, per code
     (index, in the order asked; codes not known then are left out): ``industry``, ``employees``,
     ``standardization_grade``, ``accident_grade``, ``accident_ids`` and ``experience_window``."""
-    known = history.known_at(as_of)["enterprises"]
+    known = history.table_at("enterprises", as_of)
     records = known.drop_duplicates("uscc", keep="last").set_index("uscc")
     found = [u for u in dict.fromkeys(usccs) if u in records.index]
     out = records.loc[found, ["industry", "employees", "standardization_grade"]].copy()

@@ -56,7 +56,7 @@ def score_output(
         batch = books.batch(session, scorer, as_of=as_of, usccs=[uscc])
     if batch is None:
         history = history or read_history(session, usccs=[uscc])
-        known = history.known_at(as_of)["enterprises"]
+        known = history.table_at("enterprises", as_of)
         if not (known["uscc"] == uscc).any():
             raise NotFound(f"uscc: no enterprise {uscc} known as of {as_of}")
         batch = score_batch(session, scorer, as_of=as_of, usccs=[uscc], history=history)

@@ -131,7 +131,7 @@ def enterprise_page(
     except NotFound:
         return _message(request, language, "not_found", 404)
     history = read["history"]
-    enterprise = history.known_at(day)["enterprises"].set_index("uscc").loc[uscc]
+    enterprise = history.table_at("enterprises", day).set_index("uscc").loc[uscc]
     context = {
         "t": texts(language),
         "lang": language,
