@@ -113,9 +113,10 @@ def features_frame(part: pd.DataFrame) -> pd.DataFrame:
     return X
 
 
-def _scored(
+def scored_frame(
     scorer: Scorer, part: pd.DataFrame, as_of: dt.date, listings: InForceOn
 ) -> pd.DataFrame:
+    """One features-step batch scored: the rows of :func:`service.decisions.frame`."""
     usccs = [str(u) for u in part["uscc"]]
     grave = {u for u, g in zip(usccs, part[GRAVE], strict=True) if g}
     batch = batch_of(
@@ -141,14 +142,14 @@ def score_spark(
     # frame's columns by guesswork)
     probe = pd.DataFrame({"uscc": [""], **{n: [None] for n, _ in feature_fields()}, GRAVE: False})
     probe = probe.astype({n: np.float64 for n, kind in feature_fields() if kind == "double"})
-    schema = schema_of(_scored(scorer, probe, as_of, listings))
+    schema = schema_of(scored_frame(scorer, probe, as_of, listings))
     shared = spark.sparkContext.broadcast((scorer, listings))
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         model, in_force = shared.value
         for part in batches:
             if len(part):
-                yield _scored(model, part, as_of, in_force)
+                yield scored_frame(model, part, as_of, in_force)
 
     return features.mapInPandas(score, schema)
 
