@@ -10,7 +10,14 @@ import os
 import sys
 import time
 
-SECTIONS = ("bench_ingest", "bench_features", "bench_registry", "bench_scoring", "bench_service")
+SECTIONS = (
+    "bench_ingest",
+    "bench_features",
+    "bench_registry",
+    "bench_scoring",
+    "bench_service",
+    "bench_spark",
+)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ and features computed from it are missing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -34,6 +34,7 @@ __all__ = [
     "day_number",
     "day_numbers",
     "read_history",
+    "stream_versions",
 ]
 
 VERSION_COLUMNS = ("known_from", "version_id")
@@ -69,6 +70,20 @@ class History:
                 continue
             frames[name] = _conform(table, frame)
         return cls._build(frames)
+
+    @classmethod
+    def from_columns(cls, tables: Mapping[str, Mapping[str, Any]]) -> History:
+        """A history from array-likes per column (contract columns plus ``known_from`` and
+        ``version_id``), each table's rows in ``version_id`` order: typed as
+        :func:`read_history` types what it reads, with no per-column pandas work — for the
+        many small groups of a batch engine. Every table given is present."""
+        unknown = sorted(set(tables) - set(TABLES))
+        if unknown:
+            raise HistoryError(f"unknown table(s) {unknown}; expected some of {list(TABLES)}")
+        missing = [n for n, t in TABLES.items() if t.required and n not in tables]
+        if missing:
+            raise HistoryError(f"{missing[0]}: required table is missing")
+        return cls._build({name: _typed(TABLES[name], cols) for name, cols in tables.items()})
 
     @classmethod
     def _build(cls, columns: Mapping[str, pd.DataFrame | dict[str, np.ndarray]]) -> History:
@@ -194,6 +209,35 @@ def _stored_columns(table: Table, labels: list[str], rows: list[Any]) -> dict[st
     return arrays
 
 
+def _typed(table: Table, columns: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Columns as :func:`_stored_columns` makes them: dates ``datetime64[s]``, numbers float64,
+    ``version_id`` int64, anything else objects with None for empty."""
+    kinds = {c.name: c.kind for c in table.columns}
+    kinds.update(known_from=Kind.DATE)
+    arrays = {}
+    for label in (*table.names, *VERSION_COLUMNS):
+        values = columns[label]
+        if label == "version_id":
+            arrays[label] = np.asarray(values, dtype=np.int64)
+        elif kinds[label] is Kind.DATE:
+            cells = np.asarray(values)
+            kind = cells.dtype.kind
+            arrays[label] = (
+                cells.astype("datetime64[s]")
+                if kind == "M"
+                else _dates(pd.Series(cells, copy=False), f"{table.name}.{label}").to_numpy()
+            )
+        elif kinds[label] in (Kind.INT, Kind.MONEY):
+            arrays[label] = np.asarray(values, dtype=np.float64)
+        else:
+            cells = np.array(values, dtype=object)
+            empty = pd.isna(cells)
+            if empty.any():
+                cells[empty] = None
+            arrays[label] = cells
+    return arrays
+
+
 def _has_rows(connection: Connection, orm: Any) -> bool:
     return connection.execute(select(orm.c.version_id).limit(1)).first() is not None
 
@@ -234,3 +278,17 @@ def read_history(session: Session, *, usccs: Collection[str] | None = None) -> H
             labels = [*table.names, *VERSION_COLUMNS]
             columns[name] = _stored_columns(table, labels, rows)
     return History._build(columns)
+
+
+def stream_versions(
+    session: Session, name: str, *, rows: int = 200_000
+) -> Iterator[dict[str, np.ndarray]]:
+    """Every stored version of table ``name`` in ``version_id`` order, as typed arrays (the
+    columns :func:`read_history` reads) in blocks of at most ``rows``: a whole store in bounded
+    memory, for exports."""
+    table = TABLES[name]
+    labels = [*table.names, *VERSION_COLUMNS]
+    every, _ = _selects(name)
+    streamed = session.connection().execute(every, execution_options={"stream_results": True})
+    for block in streamed.partitions(rows):
+        yield _stored_columns(table, labels, list(block))

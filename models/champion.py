@@ -3,6 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.risk import RiskModel
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model version loaded from the registry. Defined here, away from MLflow, so that
+    whatever unpickles one (a Spark executor) needs no MLflow import."""
+
+    model: RiskModel
+    name: str
+    version: str
+    run_id: str
 
 
 @dataclass(frozen=True)

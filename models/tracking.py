@@ -23,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 
 from features.catalogue import CATALOGUE_SHA256, CATALOGUE_VERSION, markdown_table
 from models import card, plots
+from models.champion import Loaded
 from models.explain import explain
 from models.gates import GateResult, judge
 from models.plots import Figure, plt
@@ -30,6 +31,8 @@ from models.policy import ScoringPolicy
 from models.recourse import Actions
 from models.risk import RiskModel
 from models.training import Trained, TrainingConfig, fingerprint
+
+__all__ = ["Loaded", "Registered", "RiskPyfunc", "load", "log_and_register", "use"]
 
 REQUIREMENTS = ("lightgbm", "numpy", "pandas", "scikit-learn", "mlflow")
 
@@ -50,14 +53,6 @@ class Registered:
     version: str
     alias: str  # "champion" or "challenger"
     gates: GateResult
-
-
-@dataclass(frozen=True)
-class Loaded:
-    model: RiskModel
-    name: str
-    version: str
-    run_id: str
 
 
 def use(tracking_uri: str, artifact_root: Path, experiment: str) -> str:

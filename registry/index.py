@@ -14,7 +14,7 @@ import datetime as dt
 import gc
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -185,6 +185,18 @@ class RegistryIndex:
         hit = np.isin(self.a_uscc, np.array(ids)) & (self.a_start <= day) & (day < self.a_end)
         return [self._view(self.a_items[i]) for i in np.flatnonzero(hit)]
 
+    def snapshot(self, dates: Iterable[dt.date]) -> InForceOn:
+        """The entries in force on each of ``dates``, looked up now: a small, picklable
+        stand-in for the index where no database is at hand (Spark executors)."""
+        codes = list(self.uscc_ids)
+        found: dict[dt.date, dict[str, list[InForce]]] = {}
+        for day in dict.fromkeys(dates):
+            by_code: dict[str, list[InForce]] = {}
+            for item in self.in_force(codes, day):
+                by_code.setdefault(item.uscc, []).append(item)
+            found[day] = by_code
+        return InForceOn(found)
+
     def _view(self, iv: Interval) -> InForce:
         if iv.view is None:
             row, st = self.entries[iv.entry_id], iv.status
@@ -205,6 +217,20 @@ class RegistryIndex:
                 state=st.state,
             )
         return iv.view
+
+
+@dataclass(frozen=True)
+class InForceOn:
+    """Entries in force on a few dates, by code (made by :meth:`RegistryIndex.snapshot`);
+    answers :meth:`in_force` as the index does, for those dates only."""
+
+    by_date: dict[dt.date, dict[str, list[InForce]]]
+
+    def in_force(self, usccs: Sequence[str], as_of: dt.date) -> list[InForce]:
+        if as_of not in self.by_date:
+            raise KeyError(f"no snapshot of the registry for {as_of}")
+        found = self.by_date[as_of]
+        return [item for u in dict.fromkeys(usccs) for item in found.get(u, [])]
 
 
 def chain_read(session: Session) -> tuple[int, str] | None:

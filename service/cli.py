@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service.cli_keys import app as keys_app
 from service.cli_quote import quote
 from service.cli_registry import app as registry_app
+from service.cli_spark import check_engine, export_history
 from service.db import migrated_engine
 from service.settings import get_settings
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
 app.command()(quote)
+app.command("export-history")(export_history)
 
 
 def engine() -> Engine:
@@ -184,24 +186,46 @@ def train(
 @app.command()
 def score(
     as_of: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="score as of this day")],
-    out: Annotated[Path, typer.Option(help="output file: .csv or .parquet")],
+    out: Annotated[
+        Path,
+        typer.Option(help="output: a .csv or .parquet file (pandas), a Parquet folder (spark)"),
+    ],
+    engine_name: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="pandas: this machine, from the database; spark: from export-history"
+        ),
+    ] = "pandas",
+    master: Annotated[
+        str | None,
+        typer.Option(help="Spark master: local[N], spark://host:7077, yarn, k8s://… (settings)"),
+    ] = None,
+    history: Annotated[
+        Path | None, typer.Option(help="export-history folder for --engine spark (settings)")
+    ] = None,
 ) -> None:
     """Score every enterprise with the champion model: probability, score, grade, reasons,
-    recourse, overrides and versions."""
+    recourse, overrides and versions. Both engines give the same answers."""
     from service.decisions import frame, score_batch
 
+    check_engine(engine_name, out)
     scorer = _scorer()
-    with Session(engine()) as session:
-        table = frame(scorer, score_batch(session, scorer, as_of=as_of.date()))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        table.to_parquet(out, index=False)
+    if engine_name == "spark":
+        from service.cli_spark import score_on_spark
+
+        counts = score_on_spark(scorer, as_of=as_of.date(), out=out, master=master, history=history)
     else:
-        table.to_csv(out, index=False)
-    counts = table["grade"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
+        with Session(engine()) as session:
+            table = frame(scorer, score_batch(session, scorer, as_of=as_of.date()))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix == ".parquet":
+            table.to_parquet(out, index=False)
+        else:
+            table.to_csv(out, index=False)
+        counts = table["grade"].value_counts().to_dict()
     typer.echo(
-        f"wrote {out}: {len(table):,} enterprises; grades "
-        + ", ".join(f"{g} {n:,}" for g, n in counts.items())
+        f"wrote {out}: {sum(counts.values()):,} enterprises; grades "
+        + ", ".join(f"{g} {counts.get(g, 0):,}" for g in ("A", "B", "C", "D"))
     )
 
 

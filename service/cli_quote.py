@@ -126,6 +126,16 @@ def quote(
         str, typer.Option(help="tariff file, or a stem under models/policies/")
     ] = "tariff-2026.1",
     as_json: Annotated[bool, typer.Option("--json", help="print the full quote as JSON")] = False,
+    engine_name: Annotated[
+        str, typer.Option("--engine", help="for a book: pandas (this machine) or spark")
+    ] = "pandas",
+    master: Annotated[
+        str | None, typer.Option(help="Spark master for --engine spark (settings)")
+    ] = None,
+    history_dir: Annotated[
+        Path | None,
+        typer.Option("--history", help="export-history folder for --engine spark (settings)"),
+    ] = None,
 ) -> None:
     """Quote the floating 安全生产责任保险 rate and premium: base rate × factors (model risk by
     credibility, last year's accidents, standardization, honours, listing), clamped to the
@@ -137,6 +147,7 @@ def quote(
     from models.policy import PolicyFileError
     from models.tariff import load_tariff
     from service.cli import _scorer, engine
+    from service.cli_spark import check_engine
     from service.quotes import QuoteError, Quoter, QuoteRequest, UnknownEnterprise, frame
     from service.quotes import quote as run
 
@@ -144,6 +155,9 @@ def quote(
         raise typer.BadParameter("give either a USCC or --book, not both")
     if period_start is None:
         raise typer.BadParameter("--period-start is required (yyyy-mm-dd)")
+    check_engine(engine_name, out)
+    if engine_name == "spark" and book is None:
+        raise typer.BadParameter("--engine spark quotes a --book")
     try:
         chosen = load_tariff(tariff)
     except PolicyFileError as exc:
@@ -174,6 +188,10 @@ def quote(
                 )
             ]
         quoter = Quoter(_scorer(), chosen)
+        if engine_name == "spark":
+            assert book is not None
+            _book_on_spark(quoter, requests, book, out, master, history_dir)
+            return
         quotes = []
         with Session(engine()) as session:
             history = read_history(session, usccs={r.uscc for r in requests})
@@ -208,6 +226,24 @@ def quote(
         typer.echo(json.dumps(q.as_dict(), ensure_ascii=False, default=str, indent=2))
         return
     _print(q)
+
+
+def _book_on_spark(
+    quoter: Any,
+    requests: list[Any],
+    book: Path,
+    out: Path | None,
+    master: str | None,
+    history: Path | None,
+) -> None:
+    from service.cli_spark import quote_on_spark
+
+    target = out or book.with_name(f"{book.stem}-quotes.parquet")
+    count, premium = quote_on_spark(quoter, requests, out=target, master=master, history=history)
+    typer.echo(
+        f"wrote {target}: {count:,} quotes, premium {premium:,.2f} CNY in total; tariff "
+        f"{quoter.tariff.label}, model {quoter.scorer.loaded.version}"
+    )
 
 
 def _print(q: Any) -> None:

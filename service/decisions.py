@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from features.grades import GRADE_ORDER, accident_grades
 from features.pit import as_of as features_as_of
 from features.store import History, read_history
+from models.champion import Loaded
 from models.explain import Scored, explain
 from models.policy import ScoringPolicy
 from models.recourse import Actions
-from models.tracking import Loaded
 from registry.index import InForce, index_for
 
 GRADE_RANK = {"A": 0, "B": 1, "C": 2, "D": 3}
@@ -99,27 +99,56 @@ class Batch:
     grave: set[str]
 
 
+class Listings(Protocol):
+    """Where entries in force come from: the registry index (:func:`index_for`) or, away from
+    the database, a snapshot of it (:class:`registry.index.InForceOn`)."""
+
+    def in_force(self, usccs: Sequence[str], as_of: dt.date) -> list[InForce]: ...
+
+
+def batch_of(
+    scorer: Scorer,
+    X: pd.DataFrame,
+    *,
+    usccs: list[str],
+    as_of: dt.date,
+    listings: Listings,
+    grave: set[str],
+) -> Batch:
+    """The model's results for features ``X`` (rows: ``usccs``) and the overrides' inputs."""
+    scored = explain(scorer.loaded.model, scorer.policy, scorer.actions, X)
+    in_force: dict[str, list[InForce]] = {}
+    for item in listings.in_force(usccs, as_of):
+        in_force.setdefault(item.uscc, []).append(item)
+    return Batch(usccs, as_of, scored, in_force, grave)
+
+
 def score_batch(
-    session: Session,
+    session: Session | None,
     scorer: Scorer,
     *,
     as_of: dt.date,
     usccs: Sequence[str] | None = None,
     history: History | None = None,
+    listings: Listings | None = None,
 ) -> Batch:
     """Score ``usccs`` (default: every enterprise known at ``as_of``) with reasons and recourse,
-    and gather what the overrides need: listings in force and recent grave accidents."""
-    history = history or read_history(session, usccs=usccs)
+    and gather what the overrides need: listings in force and recent grave accidents. Without
+    a session, ``history`` and ``listings`` must be given."""
+    if session is None and (history is None or listings is None):
+        raise ValueError("score_batch without a session needs the history and the listings")
+    if history is None:
+        assert session is not None
+        history = read_history(session, usccs=usccs)
     if usccs is None:
         usccs = list(history.table_at("enterprises", as_of)["uscc"])
     usccs = list(usccs)
     X = features_as_of(history, pd.DataFrame({"uscc": usccs, "as_of": pd.Timestamp(as_of)}))
-    scored = explain(scorer.loaded.model, scorer.policy, scorer.actions, X)
-    listings: dict[str, list[InForce]] = {}
-    for item in index_for(session).in_force(usccs, as_of):
-        listings.setdefault(item.uscc, []).append(item)
     grave = grave_accidents(history, usccs, as_of, scorer.policy.overrides.larger_accident_months)
-    return Batch(usccs, as_of, scored, listings, grave)
+    if listings is None:
+        assert session is not None
+        listings = index_for(session)
+    return batch_of(scorer, X, usccs=usccs, as_of=as_of, listings=listings, grave=grave)
 
 
 def score(

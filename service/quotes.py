@@ -24,7 +24,7 @@ from registry.errors import PolicyError
 from registry.index import InForce
 from registry.policy import find_policy
 from service.books import Books
-from service.decisions import Scorer, score_batch
+from service.decisions import Listings, Scorer, score_batch
 from service.errors import NotFound, ServiceError
 
 SURCHARGE_DOMAIN = "insurance_surcharge"
@@ -166,24 +166,32 @@ def _surcharges(policy: str) -> bool:
 
 
 def quote(
-    session: Session,
+    session: Session | None,
     quoter: Quoter,
     requests: Sequence[QuoteRequest],
     *,
     history: History | None = None,
     books: Books | None = None,
+    listings: Listings | None = None,
 ) -> list[Quote]:
     """One quote per request, in order; requests sharing an as-of date and period start are
-    scored and priced together. Raises :class:`QuoteError` or :class:`UnknownEnterprise`."""
+    scored and priced together. Raises :class:`QuoteError` or :class:`UnknownEnterprise`.
+    Without a session (a Spark executor), ``history`` and ``listings`` must be given."""
     check(quoter.tariff, requests)
-    history = history or read_history(session, usccs={r.uscc for r in requests})
+    if session is None and (history is None or listings is None):
+        raise ValueError("quote without a session needs the history and the listings")
+    if history is None:
+        assert session is not None
+        history = read_history(session, usccs={r.uscc for r in requests})
     groups: dict[tuple[dt.date, dt.date], list[int]] = {}
     for i, r in enumerate(requests):
         groups.setdefault((r.when, r.period_start), []).append(i)
     out: list[Quote | None] = [None] * len(requests)
     for (as_of, start), rows in groups.items():
         for i, q in zip(
-            rows, _group(session, quoter, history, as_of, start, rows, requests, books), strict=True
+            rows,
+            _group(session, quoter, history, listings, as_of, start, rows, requests, books),
+            strict=True,
         ):
             out[i] = q
     return [q for q in out if q is not None]
@@ -194,9 +202,10 @@ def quote_one(session: Session, quoter: Quoter, request: QuoteRequest) -> Quote:
 
 
 def _group(
-    session: Session,
+    session: Session | None,
     quoter: Quoter,
     history: History,
+    listings: Listings | None,
     as_of: dt.date,
     start: dt.date,
     rows: list[int],
@@ -213,9 +222,13 @@ def _group(
     if unknown:
         shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
         raise UnknownEnterprise(f"uscc: not a known enterprise as of {as_of}: {shown}")
-    batch = books.batch(session, quoter.scorer, as_of=as_of, usccs=codes) if books else None
+    batch = None
+    if books is not None and session is not None:
+        batch = books.batch(session, quoter.scorer, as_of=as_of, usccs=codes)
     if batch is None:
-        batch = score_batch(session, quoter.scorer, as_of=as_of, usccs=codes, history=history)
+        batch = score_batch(
+            session, quoter.scorer, as_of=as_of, usccs=codes, history=history, listings=listings
+        )
     at = {u: i for i, u in enumerate(batch.usccs)}
     surcharged = {
         u: [x for x in items if _surcharges(x.policy)] for u, items in batch.listings.items()

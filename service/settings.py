@@ -51,6 +51,23 @@ class ServiceSettings(BaseModel):
     key_cache_seconds: float = Field(default=5.0, ge=0)  # a revoked key's grace elsewhere
 
 
+class SparkSettings(BaseModel):
+    """Batch runs on Apache Spark (``--engine spark``) and the Parquet export they read."""
+
+    master: str = "local[2]"  # or spark://host:7077, yarn, k8s://https://host:443
+    app_name: str = "safecredit"
+    driver_memory: str = "4g"  # takes effect when the command starts the JVM
+    executor_memory: str = "4g"  # per executor on a cluster (local mode: the driver's)
+    shuffle_partitions: int = Field(default=16, ge=1)  # spark.sql.shuffle.partitions
+    groups: int = Field(default=64, ge=0)  # enterprise groups per run; 0: one per enterprise
+    arrow_batch_rows: int = Field(default=10_000, ge=1)  # rows per Arrow batch to Python
+    history_dir: Path = VAR / "history"  # where export-history writes and --engine spark reads
+    export_buckets: int = Field(default=64, ge=1)  # hash buckets of the export
+    log_level: str = "WARN"
+    ui: bool = False  # the Spark web UI on port 4040
+    conf: dict[str, str] = Field(default_factory=dict)  # any further spark.* settings
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SAFECREDIT_", env_nested_delimiter="__", extra="ignore"
@@ -61,6 +78,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     mlflow: MlflowSettings = MlflowSettings()
     service: ServiceSettings = ServiceSettings()
+    spark: SparkSettings = SparkSettings()
 
     @model_validator(mode="before")
     @classmethod
