@@ -210,8 +210,13 @@ def act(
     _require(actor, department, reason)
     if action == "propose" or action not in ACTIONS:
         raise InputError(f"unknown action {action!r}; actions: {sorted(ACTIONS - {'propose'})}")
+    # the row stays locked to the end of the transaction: an action committed meanwhile is
+    # seen whole (its version and its step), never its step without its version
     entry = session.execute(
-        select(Entry).where(Entry.entry_id == entry_id).execution_options(populate_existing=True)
+        select(Entry)
+        .where(Entry.entry_id == entry_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if entry is None:
         raise NotFoundError(f"no registry entry {entry_id!r}")
