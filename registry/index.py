@@ -97,6 +97,10 @@ class RegistryIndex:
     a_items: list[Interval] = field(default_factory=list)
 
     def refresh(self, session: Session) -> RegistryIndex:
+        # the session's connection first, the lock second, always: a thread holding the lock
+        # while it waits for a pooled connection, held by threads waiting for the lock, would
+        # wait for ever (seen under load with a pool smaller than the thread pool)
+        session.connection()
         with self.lock:
             length, head = session.execute(select(ChainHead.length, ChainHead.head_hash)).one()
             session.info[CHAIN_READ] = (session.get_transaction(), length, head)

@@ -4,18 +4,21 @@ real threads, real commits; the rows this test commits are removed again afterwa
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, create_engine, delete, event, select, update
 from sqlalchemy.orm import Session
 
 from features.tables import HISTORY_TABLES, Load
 from registry.chain import CHAIN_ID, verify
 from registry.errors import ConflictError
 from registry.evaluate import evaluate
+from registry.index import index_for
 from registry.policy import find_policy
 from registry.procedure import act, propose
 from registry.tables import Action, ChainHead, Entry
+from service.db import upgrade
 from tests.registry.conftest import D, History
 
 DEPT = "太原市应急管理局"
@@ -125,3 +128,37 @@ def test_different_entries_both_succeed_and_chain_holds(pg):
     assert results == ["ok"] * 4
     with Session(engine) as s:
         assert verify(s).ok
+
+
+def test_index_refreshes_never_deadlock_on_a_small_pool(tmp_path: Path) -> None:
+    """Threads that already hold a pooled connection and threads that have none yet refresh the
+    index at once, with fewer connections than threads: all finish (a refresh that took the
+    index's lock before its connection could wait for ever on threads waiting for that lock)."""
+
+    engine = create_engine(
+        f"sqlite:///{tmp_path / 'pool.db'}", pool_size=2, max_overflow=0, pool_timeout=5
+    )
+    event.listen(engine, "connect", lambda c, _: setattr(c, "isolation_level", None))
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+    upgrade(engine)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def refresh(connected_first: bool) -> None:
+        start.wait()
+        try:
+            for _ in range(30):
+                with Session(engine) as s, s.begin():
+                    if connected_first:
+                        s.execute(select(ChainHead.length)).all()
+                    index_for(s)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=refresh, args=(i % 2 == 0,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    engine.dispose()
+    assert not errors, errors[:1]

@@ -148,13 +148,12 @@ def test_book_days_come_from_the_settings(
     assert book_days(days, today) == expected
 
 
+@pytest.mark.parametrize("api", ["sqlite"], indirect=True)  # the thread's life: one backend
 def test_a_book_built_by_the_service_itself_is_used(
     api: Api, scorer: Scorer, tmp_path: Path
 ) -> None:
     """The app's own books: built in the background at start, then used (SQLite only: the
     background thread reads committed data through the app's engine)."""
-    if api.backend != "sqlite":
-        pytest.skip("one backend is enough for the thread's life cycle")
     made = sessionmaker(bind=api.province.engine)
     books = Books(made, [AS_OF.isoformat()])
     books.start(scorer)
