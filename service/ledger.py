@@ -1,6 +1,7 @@
 """The decision ledger: every score, quote and check answered is recorded with its inputs and
 their hash, the versions that answered (model, scoring policy, tariff, …), the output and its
-reasons. Rows are only inserted. Query functions take the session and never commit."""
+reasons. Rows are only inserted, by :func:`append`, in group-committed transactions of their
+own; the query functions take the session and never commit."""
 
 from __future__ import annotations
 
@@ -27,33 +28,6 @@ def canonical(value: Any) -> str:
 
 def inputs_hash(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(inputs).encode()).hexdigest()
-
-
-def record(
-    session: Session,
-    *,
-    kind: str,
-    inputs: dict[str, Any],
-    versions: dict[str, Any],
-    output: dict[str, Any],
-    reasons: list[Any],
-    subject: str | None = None,
-    key_id: str | None = None,
-) -> Decision:
-    """Append one decision in the caller's transaction; ``output`` and ``reasons`` must be
-    JSON-ready (dates as text)."""
-    row = decision(
-        kind=kind,
-        inputs=inputs,
-        versions=versions,
-        output=output,
-        reasons=reasons,
-        subject=subject,
-        key_id=key_id,
-    )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def decision(
