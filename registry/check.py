@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.errors import InputError
-from registry.index import InForce, index_for
+from registry.index import InForce, by_code, index_for
 from registry.policy import DOMAINS, Policy, find_policy
 from registry.status import Act, EntryStatus, status
 from registry.tables import Action, Entry
@@ -108,9 +108,7 @@ def check(
     if domain not in DOMAINS:
         raise InputError(f"unknown domain {domain!r}; domains: {list(DOMAINS)}")
     codes = _codes(usccs)
-    found: dict[str, list[InForce]] = {}
-    for item in index_for(session).in_force(codes, as_of):
-        found.setdefault(item.uscc, []).append(item)
+    found = by_code(index_for(session).in_force(codes, as_of))
     out: dict[str, Check] = {}
     for code in codes:
         listed = found.get(code)

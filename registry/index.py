@@ -193,13 +193,7 @@ class RegistryIndex:
         """The entries in force on each of ``dates``, looked up now: a small, picklable
         stand-in for the index where no database is at hand (Spark executors)."""
         codes = list(self.uscc_ids)
-        found: dict[dt.date, dict[str, list[InForce]]] = {}
-        for day in dict.fromkeys(dates):
-            by_code: dict[str, list[InForce]] = {}
-            for item in self.in_force(codes, day):
-                by_code.setdefault(item.uscc, []).append(item)
-            found[day] = by_code
-        return InForceOn(found)
+        return InForceOn({day: by_code(self.in_force(codes, day)) for day in dict.fromkeys(dates)})
 
     def _view(self, iv: Interval) -> InForce:
         if iv.view is None:
@@ -221,6 +215,14 @@ class RegistryIndex:
                 state=st.state,
             )
         return iv.view
+
+
+def by_code(items: Iterable[InForce]) -> dict[str, list[InForce]]:
+    """Entries in force grouped by USCC, each code's in the order given."""
+    found: dict[str, list[InForce]] = {}
+    for item in items:
+        found.setdefault(item.uscc, []).append(item)
+    return found
 
 
 @dataclass(frozen=True)

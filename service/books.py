@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from features.tables import Load
 from models.explain import Scored
-from registry.index import InForce, index_for
+from registry.index import by_code, index_for
 from service.decisions import Batch, Scorer, score_batch
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,7 @@ class Book:
         rows = [self.rows.get(u) for u in usccs]
         if any(r is None for r in rows):
             return None
-        listings: dict[str, list[InForce]] = {}
-        for item in index_for(session).in_force(usccs, self.as_of):
-            listings.setdefault(item.uscc, []).append(item)
+        listings = by_code(index_for(session).in_force(usccs, self.as_of))
         taken = self.scored.take(np.array(rows, dtype=np.int64))
         return Batch(list(usccs), self.as_of, taken, listings, set(self.grave.intersection(usccs)))
 

@@ -20,7 +20,7 @@ from models.champion import Loaded
 from models.explain import Scored, explain
 from models.policy import ScoringPolicy
 from models.recourse import Actions
-from registry.index import InForce, index_for
+from registry.index import InForce, by_code, index_for
 
 GRADE_RANK = {"A": 0, "B": 1, "C": 2, "D": 3}
 
@@ -117,10 +117,7 @@ def batch_of(
 ) -> Batch:
     """The model's results for features ``X`` (rows: ``usccs``) and the overrides' inputs."""
     scored = explain(scorer.loaded.model, scorer.policy, scorer.actions, X)
-    in_force: dict[str, list[InForce]] = {}
-    for item in listings.in_force(usccs, as_of):
-        in_force.setdefault(item.uscc, []).append(item)
-    return Batch(usccs, as_of, scored, in_force, grave)
+    return Batch(usccs, as_of, scored, by_code(listings.in_force(usccs, as_of)), grave)
 
 
 def score_batch(
