@@ -19,14 +19,20 @@ def accident_grade(deaths: int, serious_injuries: int, direct_loss_cny: float) -
 
 def accident_grades(accidents: pd.DataFrame) -> pd.Series:
     """Vectorised grade of each accident row (ordered categorical: general … especially_major)."""
-    deaths = accidents["deaths"].to_numpy()
-    injuries = accidents["serious_injuries"].to_numpy()
-    loss = accidents["direct_loss_cny"].to_numpy()
+    graded = grade_names(
+        accidents["deaths"].to_numpy(),
+        accidents["serious_injuries"].to_numpy(),
+        accidents["direct_loss_cny"].to_numpy(),
+    )
+    return pd.Series(
+        pd.Categorical(graded, categories=GRADE_ORDER, ordered=True), index=accidents.index
+    )
+
+
+def grade_names(deaths: np.ndarray, injuries: np.ndarray, loss: np.ndarray) -> np.ndarray:
+    """The grade's name of each accident, from its deaths, serious injuries and direct loss."""
     conditions = [
         (deaths >= d) | (injuries >= s) | (loss >= money) for _, d, s, money in ACCIDENT_GRADES[:-1]
     ]
     names = [g for g, *_ in ACCIDENT_GRADES[:-1]]
-    graded = np.select(conditions, names, default="general")
-    return pd.Series(
-        pd.Categorical(graded, categories=GRADE_ORDER, ordered=True), index=accidents.index
-    )
+    return np.select(conditions, names, default="general")

@@ -121,6 +121,15 @@ class History:
         tv = self.tables[name]
         return tv.frame.iloc[tv.rows_at(day_number(when))].reset_index(drop=True)
 
+    def columns_at(
+        self, name: str, when: dt.date | str | pd.Timestamp, columns: Collection[str]
+    ) -> dict[str, np.ndarray]:
+        """:meth:`table_at` as numpy arrays of the ``columns`` asked (text as objects, dates as
+        datetime64): no frame is built, for the one-enterprise paths of the service."""
+        tv = self.tables[name]
+        rows = tv.rows_at(day_number(when))
+        return {c: tv.cells(c)[rows] for c in columns}
+
     @property
     def known_until(self) -> dt.date | None:
         """The latest date anything in this history was known from (the data's end)."""
@@ -257,14 +266,22 @@ def _selects(name: str) -> tuple[Select[Any], Select[Any]]:
     return every, every.where(orm.c.uscc.in_(bindparam("usccs", expanding=True)))
 
 
-def read_history(session: Session, *, usccs: Collection[str] | None = None) -> History:
-    """Every stored version of the histories of ``usccs`` (all enterprises when None). An
+def read_history(
+    session: Session,
+    *,
+    usccs: Collection[str] | None = None,
+    tables: Collection[str] | None = None,
+) -> History:
+    """Every stored version of the histories of ``usccs`` (all enterprises when None), in every
+    table or in the ``tables`` named (a part of a history, for what reads only those). An
     optional table with no rows at all is absent; one with rows, none of them for ``usccs``, is
     present and empty (so an enterprise's features never depend on other enterprises)."""
     connection = session.connection()
     wanted = None if usccs is None else sorted(set(usccs))
     columns: dict[str, dict[str, np.ndarray]] = {}
     for name, table in TABLES.items():
+        if tables is not None and name not in tables:
+            continue
         every, some = _selects(name)
         rows: list[Any] = []
         if wanted is None:

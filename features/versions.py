@@ -15,6 +15,7 @@ import pandas as pd
 
 NEVER = np.int64(2**62)  # the day number of an empty "until" date (rectified_on, fulfilled_on)
 SMALL = 20_000  # below this many rows, plain Python sets beat pandas' per-call overhead
+EPOCH = dt.date(1970, 1, 1).toordinal()  # day number 0
 TRUE = frozenset({"true", "1", "yes", "y", "t"})
 
 
@@ -32,6 +33,8 @@ def day_numbers(values: Any) -> np.ndarray:
 
 
 def day_number(value: dt.date | str | pd.Timestamp) -> int:
+    if type(value) is dt.date:  # the common case, without pandas
+        return value.toordinal() - EPOCH
     return int(day_numbers([value])[0])
 
 
@@ -81,6 +84,10 @@ class TableVersions:
         if what not in self._cache:
             self._cache[what] = make()
         return self._cache[what]
+
+    def cells(self, column: str) -> np.ndarray:
+        """The column as a numpy array (text as objects)."""
+        return self.cached(("cells", column), lambda: np.asarray(self.raw(column)))
 
     def days(self, column: str) -> np.ndarray:
         return self.cached(("days", column), lambda: day_numbers(self.raw(column)))

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
 from features.store import History, read_history
 from features.uscc import shape_problem
-from models.tariff import HONOURS, Factor, Tariff, factors, price, record_inputs
+from models.tariff import HONOURS, Factor, Tariff, factors
+from models.tariff.experience import record_columns
+from models.tariff.rate import price_columns
 from registry.errors import PolicyError
 from registry.index import InForce
 from registry.policy import find_policy
@@ -28,6 +31,7 @@ from service.decisions import Listings, Scorer, score_batch
 from service.errors import NotFound, ServiceError
 
 SURCHARGE_DOMAIN = "insurance_surcharge"
+RECORD_TABLES = ("enterprises", "accidents")  # what a quote reads beside its score
 
 
 class QuoteError(ServiceError):
@@ -180,9 +184,19 @@ def quote(
     check(quoter.tariff, requests)
     if session is None and (history is None or listings is None):
         raise ValueError("quote without a session needs the history and the listings")
-    if history is None:
+    codes = {r.uscc for r in requests}
+    whole = [] if history is None else [history]
+
+    def full() -> History:  # every table: read only when some score is not in a book
+        if not whole:
+            assert session is not None
+            whole.append(read_history(session, usccs=codes))
+        return whole[0]
+
+    records = history
+    if records is None:
         assert session is not None
-        history = read_history(session, usccs={r.uscc for r in requests})
+        records = read_history(session, usccs=codes, tables=RECORD_TABLES)
     groups: dict[tuple[dt.date, dt.date], list[int]] = {}
     for i, r in enumerate(requests):
         groups.setdefault((r.when, r.period_start), []).append(i)
@@ -190,7 +204,7 @@ def quote(
     for (as_of, start), rows in groups.items():
         for i, q in zip(
             rows,
-            _group(session, quoter, history, listings, as_of, start, rows, requests, books),
+            _group(session, quoter, records, full, listings, as_of, start, rows, requests, books),
             strict=True,
         ):
             out[i] = q
@@ -204,7 +218,8 @@ def quote_one(session: Session, quoter: Quoter, request: QuoteRequest) -> Quote:
 def _group(
     session: Session | None,
     quoter: Quoter,
-    history: History,
+    records_of: History,
+    full: Callable[[], History],
     listings: Listings | None,
     as_of: dt.date,
     start: dt.date,
@@ -215,10 +230,11 @@ def _group(
     tariff = quoter.tariff
     asked = [requests[i] for i in rows]
     codes = list(dict.fromkeys(r.uscc for r in asked))
-    records = record_inputs(
-        history, codes, as_of=as_of, period_start=start, rule=tariff.factors.accident_experience
+    records = record_columns(
+        records_of, codes, as_of=as_of, period_start=start, rule=tariff.factors.accident_experience
     )
-    unknown = [u for u in codes if u not in records.index]
+    where = {u: i for i, u in enumerate(records["uscc"])}
+    unknown = [u for u in codes if u not in where]
     if unknown:
         shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
         raise UnknownEnterprise(f"uscc: not a known enterprise as of {as_of}: {shown}")
@@ -227,41 +243,42 @@ def _group(
         batch = books.batch(session, quoter.scorer, as_of=as_of, usccs=codes)
     if batch is None:
         batch = score_batch(
-            session, quoter.scorer, as_of=as_of, usccs=codes, history=history, listings=listings
+            session, quoter.scorer, as_of=as_of, usccs=codes, history=full(), listings=listings
         )
     at = {u: i for i, u in enumerate(batch.usccs)}
     surcharged = {
         u: [x for x in items if _surcharges(x.policy)] for u, items in batch.listings.items()
     }
-    inputs = pd.DataFrame(
-        {
-            "uscc": [r.uscc for r in asked],
-            "headcount_source": [
-                "request" if r.headcount is not None else "enterprise record" for r in asked
-            ],
-            "headcount": [
-                r.headcount if r.headcount is not None else int(records.at[r.uscc, "employees"])
-                for r in asked
-            ],
-            "insured_amount_cny": [float(r.insured_amount_cny) for r in asked],
-            "probability": [float(batch.scored.probability[at[r.uscc]]) for r in asked],
-            "honours": [r.honours for r in asked],
-            "listed": [bool(surcharged.get(r.uscc)) for r in asked],
-            "listing_rules": [_rules(surcharged.get(r.uscc, [])) for r in asked],
-            "previous_rate": [
-                float("nan") if r.previous_rate is None else float(r.previous_rate) for r in asked
-            ],
-        }
-    ).join(records, on="uscc")
-    priced = price(tariff, inputs)
+    record = np.fromiter((where[r.uscc] for r in asked), np.int64, len(asked))
+    columns: dict[str, Any] = {
+        "uscc": [r.uscc for r in asked],
+        "headcount_source": [
+            "request" if r.headcount is not None else "enterprise record" for r in asked
+        ],
+        "headcount": [
+            r.headcount if r.headcount is not None else int(records["employees"][where[r.uscc]])
+            for r in asked
+        ],
+        "insured_amount_cny": [float(r.insured_amount_cny) for r in asked],
+        "probability": [float(batch.scored.probability[at[r.uscc]]) for r in asked],
+        "honours": [r.honours for r in asked],
+        "listed": [bool(surcharged.get(r.uscc)) for r in asked],
+        "listing_rules": [_rules(surcharged.get(r.uscc, [])) for r in asked],
+        "previous_rate": [
+            float("nan") if r.previous_rate is None else float(r.previous_rate) for r in asked
+        ],
+        **{k: np.asarray(v, dtype=object)[record] for k, v in records.items() if k != "uscc"},
+    }
+    columns["standardization_grade"] = columns["standardization_grade"].astype(float)
+    inputs = {k: _native(v) for k, v in columns.items()}
+    priced = {k: _native(v) for k, v in price_columns(tariff, columns).items()}
     end = (pd.Timestamp(start) + pd.DateOffset(years=1) - pd.Timedelta(days=1)).date()
     quotes = []
     for j, r in enumerate(asked):
-        row_in = inputs.iloc[j].to_dict()
-        row_in["standardization_grade"] = (
-            "" if pd.isna(row_in["standardization_grade"]) else row_in["standardization_grade"]
-        )
-        row = priced.iloc[j].to_dict()
+        row_in = {k: v[j] for k, v in inputs.items()}
+        if math.isnan(row_in["standardization_grade"]):
+            row_in["standardization_grade"] = ""
+        row = {k: v[j] for k, v in priced.items()}
         i = at[r.uscc]
         reasons = [asdict(x) for x in batch.scored.reasons_of(i)]
         priced_factors = factors(tariff, row_in, row)
@@ -312,6 +329,11 @@ def _group(
             )
         )
     return quotes
+
+
+def _native(values: Any) -> list[Any]:
+    """A column's cells as Python values (as a frame's row would give them)."""
+    return np.asarray(values).tolist() if not isinstance(values, list) else values
 
 
 def _rules(items: list[InForce]) -> str:

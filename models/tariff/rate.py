@@ -1,12 +1,18 @@
 """Pricing: base rate by industry and size band × floating factors, the product clamped to the
-tariff's band, then an optional renewal cap against last year's rate. Vectorised over a frame of
-quote inputs; one enterprise is a frame of one row.
+tariff's band, then an optional renewal cap against last year's rate. Vectorised over columns of
+quote inputs; one enterprise is a column of one value.
+
+:func:`price_columns` is the arithmetic, on numpy arrays (a quote of one enterprise pays no
+per-call pandas cost); :func:`price` is the same on a frame.
 
 Rates are ‰ of the insured amount per insured person and year, so
 ``premium = insured amount per person × headcount × rate / 1000``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +32,9 @@ INPUTS = (
     "listed",  # an entry with an insurance measure in force at as_of
     "previous_rate",  # last year's rate ‰, empty when none
 )
+INDUSTRY_CODE = {name: i for i, name in enumerate(INDUSTRIES)}
+ACCIDENT_GRADES = frozenset(["", *GRADE_ORDER])
+Columns = Mapping[str, Any]  # column name → array-like, all of one length
 
 
 class PricingError(ValueError):
@@ -38,84 +47,114 @@ def _rows(mask: np.ndarray) -> str:
     return f"row(s) {shown}{' …' if len(rows) > 5 else ''}"
 
 
-def _check(tariff: Tariff, x: pd.DataFrame) -> None:
-    missing = [c for c in INPUTS if c not in x.columns]
+def _outside(values: np.ndarray, allowed: Any) -> np.ndarray:
+    return np.fromiter((v not in allowed for v in values), bool, len(values))
+
+
+def _check(tariff: Tariff, x: Columns) -> None:
+    missing = [c for c in INPUTS if c not in x]
     if missing:
         raise PricingError(f"missing input column(s) {missing}")
     problems = {
-        "industry": ~x["industry"].isin(list(INDUSTRIES)).to_numpy(),
-        "headcount": ~(x["headcount"].to_numpy(dtype=float) >= 1),
-        "insured_amount_cny": ~(
-            x["insured_amount_cny"].to_numpy(dtype=float) >= tariff.insurance.min_insured_amount_cny
-        ),
-        "honours": ~x["honours"].isin(HONOURS).to_numpy(),
-        "accident_grade": ~x["accident_grade"].isin(["", *GRADE_ORDER]).to_numpy(),
-        "previous_rate": x["previous_rate"].to_numpy(dtype=float) <= 0,
+        "industry": _outside(x["industry"], INDUSTRY_CODE),
+        "headcount": ~(x["headcount"] >= 1),
+        "insured_amount_cny": ~(x["insured_amount_cny"] >= tariff.insurance.min_insured_amount_cny),
+        "honours": _outside(x["honours"], HONOURS),
+        "accident_grade": _outside(x["accident_grade"], ACCIDENT_GRADES),
+        "previous_rate": x["previous_rate"] <= 0,
     }
     if tariff.factors.model_risk.enabled:
-        p = x["probability"].to_numpy(dtype=float)
+        p = x["probability"]
         problems["probability"] = ~((p >= 0) & (p <= 1))
     for column, bad in problems.items():
         if bad.any():
             raise PricingError(f"{column}: invalid value in {_rows(bad)}")
 
 
+def _typed(inputs: Columns) -> dict[str, np.ndarray]:
+    """The input columns as the arithmetic reads them (text as objects, numbers as floats)."""
+    x: dict[str, np.ndarray] = {}
+    for name in INPUTS:
+        if name not in inputs:
+            continue
+        values = inputs[name]
+        if name in ("industry", "honours", "accident_grade"):
+            x[name] = np.asarray(values, dtype=object)
+        elif name == "listed":
+            x[name] = np.asarray(values, dtype=bool)
+        else:
+            x[name] = np.asarray(values, dtype=float)
+    return x
+
+
 def price(tariff: Tariff, inputs: pd.DataFrame) -> pd.DataFrame:
-    """One priced row per input row: base rate, each factor's multiplier, the product before
-    and after the band, the rate before and after the renewal cap, premium and compulsory."""
-    x = inputs.reset_index(drop=True)
+    """:func:`price_columns` of a frame (any index), as a frame with a fresh index."""
+    columns = {c: inputs[c].to_numpy() for c in INPUTS if c in inputs.columns}
+    if "standardization_grade" in columns:
+        std = pd.to_numeric(inputs["standardization_grade"], errors="coerce")
+        columns["standardization_grade"] = std.to_numpy(dtype=float)
+    return pd.DataFrame(price_columns(tariff, columns))
+
+
+def price_columns(tariff: Tariff, inputs: Columns) -> dict[str, np.ndarray]:
+    """One priced value per input row, by column: base rate, each factor's multiplier, the
+    product before and after the band, the rate before and after the renewal cap, premium and
+    compulsory. ``standardization_grade`` is a number or NaN here."""
+    x = _typed(inputs)
     _check(tariff, x)
     f = tariff.factors
-    industry = pd.Categorical(x["industry"], categories=list(INDUSTRIES)).codes
-    n = x["headcount"].to_numpy(dtype=float)
+    rows = len(x["industry"])
+    industry = np.fromiter((INDUSTRY_CODE[v] for v in x["industry"]), np.int64, rows)
+    n = x["headcount"]
     band = tariff.size_bands.index(n)
     base = tariff.table("base_rates")[industry, band]
-    out = pd.DataFrame(
-        {
-            "size_band": np.asarray(tariff.size_bands.labels, dtype=object)[band],
-            "base_rate": base,
-        }
-    )
+    out: dict[str, np.ndarray] = {
+        "size_band": np.asarray(tariff.size_bands.labels, dtype=object)[band],
+        "base_rate": base,
+    }
     m = f.model_risk
     if m.enabled:
         reference = tariff.table("reference")[industry, band]
-        p = x["probability"].to_numpy(dtype=float)
+        p = x["probability"]
         relative = np.clip(p / reference, m.relative_floor, m.relative_cap)
         weight = n / (n + m.credibility_k)
     else:
-        reference = relative = np.full(len(x), np.nan)
-        weight = np.zeros(len(x))
+        reference = relative = np.full(rows, np.nan)
+        weight = np.zeros(rows)
     out["reference"] = reference
     out["relative_risk"] = relative
     out["credibility"] = weight
     out["f_model_risk"] = np.where(weight > 0, 1 + weight * (relative - 1), 1.0)
-    grades = x["accident_grade"].to_numpy(dtype=object)
     e = f.accident_experience
-    out["f_accident_experience"] = np.array([e.multiplier(g) for g in grades], dtype=float)
+    out["f_accident_experience"] = np.array(
+        [e.multiplier(g) for g in x["accident_grade"]], dtype=float
+    )
     s = f.standardization
-    std = pd.to_numeric(x["standardization_grade"], errors="coerce").to_numpy()
+    std = x["standardization_grade"]
     out["f_standardization"] = np.select(
         [std == 1, std == 2, std == 3], [s.grade_1, s.grade_2, s.grade_3], s.ungraded
     )
-    out["f_honours"] = x["honours"].map(f.honours.model_dump()).to_numpy(dtype=float)
-    out["f_listing"] = np.where(x["listed"].to_numpy(dtype=bool), f.listing.surcharge, 1.0)
-    product = np.prod(out[[c for c in out.columns if c.startswith("f_")]].to_numpy(), axis=1)
+    honours = f.honours.model_dump()
+    out["f_honours"] = np.array([honours[h] for h in x["honours"]], dtype=float)
+    out["f_listing"] = np.where(x["listed"], f.listing.surcharge, 1.0)
+    multipliers = [v for k, v in out.items() if k.startswith("f_")]
+    product = np.prod(np.column_stack(multipliers), axis=1)
     out["product"] = product
     out["product_banded"] = np.clip(product, tariff.band.floor, tariff.band.cap)
-    out["rate_banded"] = base * out["product_banded"].to_numpy()
-    out["rate"], out["renewal_capped"] = _renewal(tariff, out, x)
-    out["premium_cny"] = np.round(
-        x["insured_amount_cny"].to_numpy(dtype=float) * n * out["rate"].to_numpy() / 1000, 2
-    )
-    out["compulsory"] = x["industry"].isin(tariff.insurance.compulsory_industries).to_numpy()
+    out["rate_banded"] = base * out["product_banded"]
+    out["rate"], out["renewal_capped"] = _renewal(tariff, out, x["previous_rate"])
+    out["premium_cny"] = np.round(x["insured_amount_cny"] * n * out["rate"] / 1000, 2)
+    compulsory = tariff.insurance.compulsory_industries
+    out["compulsory"] = np.fromiter((v in compulsory for v in x["industry"]), bool, rows)
     return out
 
 
-def _renewal(tariff: Tariff, out: pd.DataFrame, x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _renewal(
+    tariff: Tariff, out: dict[str, np.ndarray], previous: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The banded rate held within the renewal cap around last year's rate; the band still
     wins, so the final rate never leaves it."""
-    rate = out["rate_banded"].to_numpy()
-    previous = x["previous_rate"].to_numpy(dtype=float)
+    rate = out["rate_banded"]
     r = tariff.renewal
     if r is None:
         return rate, np.zeros(len(rate), dtype=bool)
@@ -123,6 +162,6 @@ def _renewal(tariff: Tariff, out: pd.DataFrame, x: pd.DataFrame) -> tuple[np.nda
     low = np.where(has, previous * (1 - r.max_decrease), -np.inf)
     high = np.where(has, previous * (1 + r.max_increase), np.inf)
     capped = np.clip(rate, low, high)
-    base = out["base_rate"].to_numpy()
+    base = out["base_rate"]
     final = np.clip(capped, base * tariff.band.floor, base * tariff.band.cap)
     return final, ~np.isclose(final, rate, rtol=1e-12, atol=0)

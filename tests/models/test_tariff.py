@@ -29,6 +29,7 @@ from models.tariff import (
     price,
     tariffs,
 )
+from models.tariff.rate import price_columns
 from models.training import Trained
 
 TARIFF = load_tariff()
@@ -254,6 +255,27 @@ def test_more_risk_never_lowers_the_rate_and_the_rate_stays_in_the_band(
     rate = priced["rate"].to_numpy()
     assert (rate >= base * which.band.floor * (1 - 1e-12)).all()
     assert (rate <= base * which.band.cap * (1 + 1e-12)).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batch=st.lists(rows, min_size=1, max_size=30),
+    p=st.lists(st.floats(0, 1), min_size=30, max_size=30),
+    which=st.sampled_from([TARIFF, FUYANG]),
+)
+def test_a_row_priced_alone_is_the_same_row_priced_in_a_batch(
+    batch: list[dict], p: list[float], which: Tariff
+) -> None:
+    """The service prices one enterprise as columns of one value, batches as long columns:
+    the same arithmetic, to the last bit, whatever the row's neighbours."""
+    frame = pd.DataFrame([r | {"probability": q} for r, q in zip(batch, p, strict=False)])
+    together = price(which, frame.set_axis(np.arange(len(frame))[::-1]))
+    for i in range(len(frame)):
+        alone = price_columns(which, {c: frame[c].to_numpy()[i : i + 1] for c in frame.columns})
+        row = together.iloc[i].to_dict()
+        assert list(row) == list(alone)
+        for k, v in alone.items():  # equal, or both NaN (the model-risk columns when disabled)
+            assert row[k] == v[0] or (row[k] != row[k] and v[0] != v[0]), k
 
 
 def test_last_years_accidents_as_known_at_as_of(world: World, history: History) -> None:
