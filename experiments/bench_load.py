@@ -4,6 +4,12 @@ hook choosing each request) when it is installed, else an asyncio client in this
 Both return the latencies' p50 and p99 and the throughput of a fixed-length run at a fixed
 concurrency; wrk also takes almost no CPU from the server it measures, which on a 2-core machine
 is most of the difference between the two.
+
+Two kinds of load: *saturated* (``rate=None``: each connection sends its next request as soon
+as the last is answered, so throughput is the server's capacity and latency mostly queueing
+behind the other 15) and *paced* (``rate`` requests a second in all: each connection waits an
+exponentially distributed think time between requests, as clients at desks do, so latency is
+what one request costs at that load). wrk times a paced request from when it is sent.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ class Figures:
     client: str
 
 
-def _lua(case: Case, codes: list[str], token: str, folder: Path) -> Path:
+def _lua(case: Case, codes: list[str], token: str, folder: Path, think_ms: float | None) -> Path:
     (folder / "codes.txt").write_text("\n".join(codes))
     body = json.dumps(case.body, ensure_ascii=False) if case.body is not None else ""
     script = folder / "case.lua"
@@ -59,12 +65,24 @@ request = function()
   if body ~= "" then b = string.gsub(body, "{{uscc}}", code) end
   return wrk.format("{case.method}", (string.gsub(path, "{{uscc}}", code)), headers, b)
 end
+{_pacing(think_ms)}
 done = function(summary, latency, requests)
   io.write(string.format("non200 %d\\n", summary.errors.status))
 end
 """
     )
     return script
+
+
+def _pacing(think_ms: float | None) -> str:
+    if think_ms is None:
+        return ""
+    return f"delay = function() return -math.log(1 - math.random()) * {think_ms:.3f} end"
+
+
+def _think_ms(rate: float | None, concurrency: int) -> float | None:
+    """The mean think time per connection that offers ``rate`` requests a second in all."""
+    return None if rate is None else concurrency / rate * 1e3
 
 
 def _ms(text: str) -> float:
@@ -75,10 +93,17 @@ def _ms(text: str) -> float:
 
 
 def with_wrk(
-    base: str, case: Case, codes: list[str], token: str, *, concurrency: int, seconds: float
+    base: str,
+    case: Case,
+    codes: list[str],
+    token: str,
+    *,
+    concurrency: int,
+    seconds: float,
+    rate: float | None = None,
 ) -> Figures:
     with tempfile.TemporaryDirectory() as tmp:
-        script = _lua(case, codes, token, Path(tmp))
+        script = _lua(case, codes, token, Path(tmp), _think_ms(rate, concurrency))
         command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "30s"]
         out = subprocess.run(
             [*command, "--latency", "-s", str(script), base],
@@ -100,7 +125,13 @@ def with_wrk(
 
 
 async def _python(
-    base: str, case: Case, codes: list[str], token: str, concurrency: int, seconds: float
+    base: str,
+    case: Case,
+    codes: list[str],
+    token: str,
+    concurrency: int,
+    seconds: float,
+    rate: float | None = None,
 ) -> Figures:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"Authorization": f"Bearer {token}"}
@@ -111,9 +142,12 @@ async def _python(
         base_url=base, headers=headers, limits=limits, timeout=30
     ) as client:
         stop = time.perf_counter() + seconds
+        think = _think_ms(rate, concurrency)
 
         async def worker() -> None:
             while time.perf_counter() < stop:
+                if think is not None:
+                    await asyncio.sleep(float(rng.exponential(think)) / 1e3)
                 code = codes[int(rng.integers(len(codes)))]
                 content = body.replace("{uscc}", code) if body else None
                 start = time.perf_counter()
@@ -142,11 +176,14 @@ def load(
     *,
     concurrency: int = 16,
     seconds: float = 10,
+    rate: float | None = None,
 ) -> Figures:
-    """A warm-up of a second, then ``seconds`` of load at ``concurrency``."""
-    run = with_wrk if shutil.which("wrk") else None
-    if run is not None:
-        run(base, case, codes, token, concurrency=concurrency, seconds=1)
-        return run(base, case, codes, token, concurrency=concurrency, seconds=seconds)
-    asyncio.run(_python(base, case, codes, token, concurrency, 1))
-    return asyncio.run(_python(base, case, codes, token, concurrency, seconds))
+    """A warm-up of a second, then ``seconds`` of load at ``concurrency``: saturated, or paced
+    at ``rate`` requests a second in all."""
+    if shutil.which("wrk"):
+        with_wrk(base, case, codes, token, concurrency=concurrency, seconds=1, rate=rate)
+        return with_wrk(
+            base, case, codes, token, concurrency=concurrency, seconds=seconds, rate=rate
+        )
+    asyncio.run(_python(base, case, codes, token, concurrency, 1, rate))
+    return asyncio.run(_python(base, case, codes, token, concurrency, seconds, rate))

@@ -1,7 +1,13 @@
-"""Service latency under a bounded load on 127.0.0.1: concurrency 16 against one uvicorn worker,
-for a registry check (one code), a score with reasons (from the day's score book, and computed
+"""Service latency under a bounded load on 127.0.0.1: concurrency 16 against one uvicorn worker
+and against two (one per core, sharing the listening socket as ``safecredit serve --workers 2``
+runs them), for a registry check (one code), a score with reasons (from the day's score book, and computed
 on a day without one) and a quote, each next to a bare endpoint of the same app that returns a
 constant (``/healthz``: the framework's ceiling), as ratios.
+
+Each case runs twice (see :mod:`experiments.bench_load`): saturated, for the throughput, and
+paced at ``RATE`` requests a second from the same 16 connections, for the latency a request
+has at that load. The case computed per request cannot keep up with the pace and runs
+saturated only.
 
 The province is simulated, loaded into a scratch SQLite file with one listing published, and the
 model fitted in-process; the server runs in its own process, the load from wrk (see
@@ -22,7 +28,7 @@ import httpx2 as httpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from experiments.bench_load import Case, load
+from experiments.bench_load import Case, Figures, load
 from experiments.simulate import simulate, write_world
 from features.catalogue import CATALOGUE_VERSION
 from features.ingest import ingest
@@ -44,6 +50,7 @@ END = dt.date(2025, 12, 31)
 AS_OF = dt.date(2026, 3, 31)  # the day of the score book
 UNBOOKED = dt.date(2026, 3, 30)  # a day without one: scores computed per request
 CONCURRENCY = 16
+RATE = 100.0  # requests a second, in all, of the paced runs
 
 
 def _province(folder: Path, enterprises: int) -> tuple[Scorer, list[str], str]:
@@ -82,7 +89,9 @@ def _province(folder: Path, enterprises: int) -> tuple[Scorer, list[str], str]:
     return scorer, codes, token
 
 
-def _serve(folder: str, port: int, scorer: Scorer) -> None:
+def _serve(folder: str, sock: socket.socket, scorer: Scorer) -> None:
+    """One worker process answering on the shared listening socket (as ``uvicorn --workers``
+    and ``safecredit serve --workers`` run them)."""
     import uvicorn
 
     from service.app import create_app
@@ -95,81 +104,114 @@ def _serve(folder: str, port: int, scorer: Scorer) -> None:
         }
     )
     app = create_app(settings, scorer=scorer)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
-def run(enterprises: int = 3_000, seconds: float = 10) -> list[tuple[str, str]]:
+def _cases(amount: float) -> dict[str, Case]:
+    quote = {
+        "uscc": "{uscc}",
+        "insured_amount_cny": amount,
+        "period_start": "2026-04-01",
+        "as_of": str(AS_OF),
+    }
+    return {
+        "bare constant (/healthz)": Case("GET", "/healthz"),
+        "registry check, 1 code": Case(
+            "POST",
+            "/v1/registry/checks",
+            {"usccs": ["{uscc}"], "domain": "bidding", "as_of": str(AS_OF)},
+        ),
+        "score with reasons (book)": Case("GET", f"/v1/enterprises/{{uscc}}/score?as_of={AS_OF}"),
+        "score with reasons (computed)": Case(
+            "GET", f"/v1/enterprises/{{uscc}}/score?as_of={UNBOOKED}"
+        ),
+        "quote (score from book)": Case("POST", "/v1/premiums/quotes", quote),
+    }
+
+
+def _measure(
+    folder: str, scorer: Scorer, codes: list[str], token: str, workers: int, seconds: float
+) -> dict[str, dict[str, Figures]]:
+    """Every case saturated and paced, against ``workers`` processes."""
     from models.tariff import load_tariff
 
-    amount = load_tariff().insurance.min_insured_amount_cny
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    fork = mp.get_context("fork")
+    servers = [fork.Process(target=_serve, args=(folder, sock, scorer)) for _ in range(workers)]
+    for server in servers:
+        server.start()
+    cases = _cases(load_tariff().insurance.min_insured_amount_cny)
+    try:
+        _wait_for_books(base, workers)
+        saturated = {
+            name: load(base, case, codes, token, concurrency=CONCURRENCY, seconds=seconds)
+            for name, case in cases.items()
+        }
+        paced = {
+            name: load(
+                base, case, codes, token, concurrency=CONCURRENCY, seconds=seconds, rate=RATE
+            )
+            for name, case in cases.items()
+            if "computed" not in name
+        }
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.join(10)
+        sock.close()
+    return {"saturated": saturated, f"paced {RATE:g}/s": paced}
+
+
+def run(
+    enterprises: int = 3_000, seconds: float = 10, workers: tuple[int, ...] = (1, 2)
+) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         scorer, codes, token = _province(Path(tmp), enterprises)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = mp.get_context("fork").Process(target=_serve, args=(tmp, port, scorer))
-        server.start()
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_for_books(base)
-            quote = {
-                "uscc": "{uscc}",
-                "insured_amount_cny": amount,
-                "period_start": "2026-04-01",
-                "as_of": str(AS_OF),
-            }
-            cases = {
-                "bare constant (/healthz)": Case("GET", "/healthz"),
-                "registry check, 1 code": Case(
-                    "POST",
-                    "/v1/registry/checks",
-                    {"usccs": ["{uscc}"], "domain": "bidding", "as_of": str(AS_OF)},
-                ),
-                "score with reasons (book)": Case(
-                    "GET", f"/v1/enterprises/{{uscc}}/score?as_of={AS_OF}"
-                ),
-                "score with reasons (computed)": Case(
-                    "GET", f"/v1/enterprises/{{uscc}}/score?as_of={UNBOOKED}"
-                ),
-                "quote (score from book)": Case("POST", "/v1/premiums/quotes", quote),
-            }
-            results = {
-                name: load(base, case, codes, token, concurrency=CONCURRENCY, seconds=seconds)
-                for name, case in cases.items()
-            }
-        finally:
-            server.terminate()
-            server.join(10)
-    client = next(iter(results.values())).client
+        found = {n: _measure(tmp, scorer, codes, token, n, seconds) for n in workers}
+    client = next(iter(found[workers[0]]["saturated"].values())).client
     rows = [
         (
             "service: load",
-            f"concurrency {CONCURRENCY}, 1 uvicorn worker (uvloop, httptools), SQLite, "
+            f"concurrency {CONCURRENCY}, uvicorn (uvloop, httptools), SQLite, "
             f"{enterprises:,} enterprises, {seconds:g} s per case, client {client}",
         )
     ]
-    bare = results["bare constant (/healthz)"]
-    for name, f in results.items():
-        ratio = (
-            ""
-            if name.startswith("bare")
-            else f" ({f.p50_ms / bare.p50_ms:.1f}× / {f.p99_ms / bare.p99_ms:.1f}× bare)"
-        )
-        rows.append((f"service: {name} p50 / p99", f"{f.p50_ms:.1f} / {f.p99_ms:.1f} ms{ratio}"))
-        rows.append((f"service: {name} throughput", f"{f.per_second:,.0f} req/s"))
+    for n, kinds in found.items():
+        for kind, results in kinds.items():
+            bare = results["bare constant (/healthz)"]
+            for name, f in results.items():
+                ratio = (
+                    ""
+                    if name.startswith("bare")
+                    else f" ({f.p50_ms / bare.p50_ms:.1f}× / {f.p99_ms / bare.p99_ms:.1f}× bare)"
+                )
+                at = f"service, {n} worker{'s' if n > 1 else ''}, {kind}: {name}"
+                rows.append((f"{at} p50 / p99", f"{f.p50_ms:.1f} / {f.p99_ms:.1f} ms{ratio}"))
+                rows.append((f"{at} throughput", f"{f.per_second:,.0f} req/s"))
     return rows
 
 
-def _wait_for_books(base: str) -> None:
-    """Until the service answers and the book of AS_OF is ready."""
-    deadline = time.monotonic() + 120
+def _wait_for_books(base: str, workers: int) -> None:
+    """Until the service answers and the book of AS_OF is ready in every worker (as far as
+    many readiness answers in a row, each on a new connection, can tell)."""
+    deadline = time.monotonic() + 180
+    ready = 0
     while True:
         try:
             r = httpx.get(f"{base}/readyz")
-            if r.status_code == 200 and r.json()["books"][str(AS_OF)].startswith("ready"):
+            fine = r.status_code == 200 and r.json()["books"][str(AS_OF)].startswith("ready")
+            ready = ready + 1 if fine else 0
+            if ready >= 10 * workers:
                 return
+            if fine:
+                continue
         except httpx.TransportError:
-            pass
+            ready = 0
         if time.monotonic() > deadline:
             raise RuntimeError("the service did not start, or its score book was not built")
         time.sleep(0.2)
