@@ -1,8 +1,8 @@
 """Service latency under a bounded load on 127.0.0.1: concurrency 16 against one uvicorn worker
 and against two (one per core, sharing the listening socket as ``safecredit serve --workers 2``
-runs them), for a registry check (one code), a score with reasons (from the day's score book, and computed
-on a day without one) and a quote, each next to a bare endpoint of the same app that returns a
-constant (``/healthz``: the framework's ceiling), as ratios.
+runs them), for a registry check (one code), a score with reasons (from the day's score book,
+and computed on a day without one) and a quote, each next to a bare endpoint of the same app
+that returns a constant (``/healthz``: the framework's ceiling), as ratios.
 
 Each case runs twice (see :mod:`experiments.bench_load`): saturated, for the throughput, and
 paced at ``RATE`` requests a second from the same 16 connections, for the latency a request
