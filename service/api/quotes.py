@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -131,7 +130,10 @@ def quote_outputs(
         quotes = quote(session, quoter, requests_of(inputs), books=books)
     except PricingError as exc:
         raise BadQuote(str(exc)) from None
-    return [QuoteOut.model_validate(asdict(q)).model_dump(mode="json") for q in quotes]
+    # from the dataclasses' attributes: asdict() would deep-copy every factor's detail first
+    # (160 µs of a quote's 3 ms, against 24)
+    valid = (QuoteOut.model_validate(q, from_attributes=True) for q in quotes)
+    return [v.model_dump(mode="json") for v in valid]
 
 
 def _answer(
