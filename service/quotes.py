@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -185,13 +185,13 @@ def quote(
     if session is None and (history is None or listings is None):
         raise ValueError("quote without a session needs the history and the listings")
     codes = {r.uscc for r in requests}
-    whole = [] if history is None else [history]
 
+    @cache
     def full() -> History:  # every table: read only when some score is not in a book
-        if not whole:
-            assert session is not None
-            whole.append(read_history(session, usccs=codes))
-        return whole[0]
+        if history is not None:
+            return history
+        assert session is not None
+        return read_history(session, usccs=codes)
 
     records = history
     if records is None:
@@ -267,9 +267,8 @@ def _group(
         "previous_rate": [
             float("nan") if r.previous_rate is None else float(r.previous_rate) for r in asked
         ],
-        **{k: np.asarray(v, dtype=object)[record] for k, v in records.items() if k != "uscc"},
+        **{k: np.asarray(v)[record] for k, v in records.items() if k != "uscc"},
     }
-    columns["standardization_grade"] = columns["standardization_grade"].astype(float)
     inputs = {k: _native(v) for k, v in columns.items()}
     priced = {k: _native(v) for k, v in price_columns(tariff, columns).items()}
     end = (pd.Timestamp(start) + pd.DateOffset(years=1) - pd.Timedelta(days=1)).date()
