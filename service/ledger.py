@@ -76,6 +76,7 @@ _GUARD = threading.Lock()
 MAX_GROUP = 1_000  # decisions written by one transaction at most
 TABLE = cast(Table, Decision.__table__)
 COLUMNS = tuple(c.name for c in TABLE.columns)
+INSERT = insert(TABLE)  # built once: every answer runs it
 
 
 def append(session: Session, row: Decision) -> Decision:
@@ -102,7 +103,7 @@ def append(session: Session, row: Decision) -> Decision:
             try:
                 with session.begin():
                     session.connection().execute(
-                        insert(TABLE),
+                        INSERT,
                         [{c: getattr(w.row, c) for c in COLUMNS} for w in batch],
                     )
             except BaseException as exc:  # handed to every waiter of the group

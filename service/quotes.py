@@ -271,7 +271,7 @@ def _group(
     }
     inputs = {k: _native(v) for k, v in columns.items()}
     priced = {k: _native(v) for k, v in price_columns(tariff, columns).items()}
-    end = (pd.Timestamp(start) + pd.DateOffset(years=1) - pd.Timedelta(days=1)).date()
+    end = period_end(start)
     quotes = []
     for j, r in enumerate(asked):
         row_in = {k: v[j] for k, v in inputs.items()}
@@ -328,6 +328,16 @@ def _group(
             )
         )
     return quotes
+
+
+def period_end(start: dt.date) -> dt.date:
+    """The last day of a year's cover from ``start``: the day before the same date a year on
+    (a cover from 29 February runs to 27 February, the year on being the 28th)."""
+    try:
+        on = start.replace(year=start.year + 1)
+    except ValueError:  # 29 February
+        on = start.replace(year=start.year + 1, day=28)
+    return on - dt.timedelta(days=1)
 
 
 def _native(values: Any) -> list[Any]:

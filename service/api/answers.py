@@ -8,13 +8,11 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from features.store import History, read_history
 from registry.check import check
-from registry.index import InForce, chain_read
-from registry.tables import ChainHead
+from registry.index import HEAD, InForce, chain_read
 from service import ledger
 from service.api.schemas import ListingRef
 from service.books import Books
@@ -138,7 +136,7 @@ def chain_version(session: Session) -> str:
     read = chain_read(session)
     if read is not None:
         return f"{read[0]}:{read[1]}"
-    row = session.execute(select(ChainHead.length, ChainHead.head_hash)).first()
+    row = session.connection().execute(HEAD).first()
     return "0:genesis" if row is None else f"{row[0]}:{row[1]}"
 
 

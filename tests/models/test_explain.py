@@ -84,3 +84,22 @@ def test_an_action_changes_only_what_it_names(actions: Actions, data) -> None:  
     assert rectify.text(pd.Series({"haz_open_major": 3.0}), "en") == (
         "rectify all 3 open major hidden dangers"
     )
+
+
+def test_rows_taken_from_a_batch_are_the_batch_rows(
+    trained: Trained,
+    data,  # type: ignore[no-untyped-def]
+    policy: ScoringPolicy,
+    actions: Actions,
+) -> None:
+    """A score book answers with rows taken from its batch: the same points, reasons and
+    recourse as the batch's own rows, in the order asked."""
+    X = data[0].tail(300)
+    scored = explain(trained.model, policy, actions, X)
+    rows = np.array([17, 3, 299, 3])
+    taken = scored.take(rows)
+    pd.testing.assert_frame_equal(taken.points, scored.points.iloc[rows])
+    assert np.array_equal(taken.score, scored.score[rows])
+    for k, i in enumerate(rows):
+        assert taken.reasons_of(k) == scored.reasons_of(int(i))
+        assert taken.recourse_of(k) == scored.recourse_of(int(i))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 import typer
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -30,6 +32,7 @@ from service.quotes import (
     UnknownEnterprise,
     check,
     frame,
+    period_end,
     quote,
     quote_one,
 )
@@ -276,3 +279,12 @@ def test_the_command_quotes_one_and_a_book(cli_db: CliRunner, world: World, tmp_
     assert "bad.csv:3:insured_amount_cny: empty and no --insured-amount given" in refused.output
     assert "bad.csv:3:headcount: -2 must be a whole number of at least 1" in refused.output
     assert "nothing was quoted" in refused.output
+
+
+@given(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2200, 12, 31)))
+def test_a_years_cover_ends_the_day_before_the_date_a_year_on(start: dt.date) -> None:
+    """As recorded quotes were priced (pandas' calendar year on, 29 February to the 28th): a
+    replay must give the same period end."""
+    year_on = pd.Timestamp(start) + pd.DateOffset(years=1)
+    assert period_end(start) == (year_on - pd.Timedelta(days=1)).date()
+    assert period_end(dt.date(2024, 2, 29)) == dt.date(2025, 2, 27)
