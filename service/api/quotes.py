@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from models.tariff import PricingError, Tariff, load_tariff
 from service.api.answers import answered
 from service.api.deps import BooksDep, LimitsDep, ScorerDep, SessionDep
-from service.api.responses import errors
+from service.api.responses import answer_in_thread, errors
 from service.auth import allow, require_subject
 from service.books import Books
 from service.errors import NotReady, ServiceError
@@ -168,24 +168,29 @@ TariffDep = Annotated[Tariff, Depends(get_tariff)]
 
 
 @router.post("/quotes", response_model=QuoteDecision, responses=ERRORS)
-def premium_quote(
+async def premium_quote(
     body: QuoteIn,
     session: SessionDep,
     scorer: ScorerDep,
     tariff: TariffDep,
     books: BooksDep,
     principal: Quoting,
-) -> QuoteDecision:
+) -> Response:
     """One enterprise's premium for a policy year: base rate × floating factors, each with its
     reason, within the tariff's band."""
     uscc = body.uscc.strip().upper()
     require_subject(principal, uscc)
-    outputs, decision_id = _answer(session, Quoter(scorer, tariff), principal, [body], uscc, books)
-    return QuoteDecision.model_validate({**outputs[0], "decision_id": decision_id})
+    quoter = Quoter(scorer, tariff)
+
+    def answer() -> QuoteDecision:
+        outputs, decision_id = _answer(session, quoter, principal, [body], uscc, books)
+        return QuoteDecision.model_validate({**outputs[0], "decision_id": decision_id})
+
+    return await answer_in_thread(answer)
 
 
 @router.post("/quotes/batch", response_model=BatchOut, responses=ERRORS)
-def premium_quotes(
+async def premium_quotes(
     body: BatchIn,
     session: SessionDep,
     scorer: ScorerDep,
@@ -193,11 +198,14 @@ def premium_quotes(
     limits: LimitsDep,
     books: BooksDep,
     principal: Annotated[Principal, Depends(allow("insurer", "regulator"))],
-) -> BatchOut:
+) -> Response:
     """A book of quotes at renewal (up to 10,000), priced together; one ledger row."""
     if len(body.quotes) > limits.max_codes:
         raise BadQuote(f"quotes: at most {limits.max_codes} per batch, got {len(body.quotes)}")
-    outputs, decision_id = _answer(
-        session, Quoter(scorer, tariff), principal, body.quotes, None, books
-    )
-    return BatchOut.model_validate({"quotes": outputs, "decision_id": decision_id})
+    quoter = Quoter(scorer, tariff)
+
+    def answer() -> BatchOut:
+        outputs, decision_id = _answer(session, quoter, principal, body.quotes, None, books)
+        return BatchOut.model_validate({"quotes": outputs, "decision_id": decision_id})
+
+    return await answer_in_thread(answer)

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from registry.status import allowed_actions, status
 from registry.tables import Entry
 from service.api.answers import answered, check_output, check_reasons
 from service.api.deps import LimitsDep, SessionDep
-from service.api.responses import errors
+from service.api.responses import answer_in_thread, errors
 from service.api.schemas import (
     ActionIn,
     ActionOut,
@@ -41,12 +41,12 @@ class TooMany(ServiceError):
 
 
 @router.post("/checks", response_model=CheckOut, responses=ERRORS)
-def registry_check(
+async def registry_check(
     body: CheckIn,
     session: SessionDep,
     limits: LimitsDep,
     principal: Annotated[Principal, Depends(allow("approval_office", "regulator"))],
-) -> CheckOut:
+) -> Response:
     """Is each code restricted in the domain on the date (today by default)? With the measures
     and the entries in force; recorded in the decision ledger."""
     codes = sorted(set(body.usccs))
@@ -57,16 +57,20 @@ def registry_check(
         "domain": body.domain,
         "as_of": (body.as_of or dt.date.today()).isoformat(),
     }
-    output, row = answered(
-        session,
-        kind="check",
-        inputs=inputs,
-        versions={},
-        compute=lambda s: check_output(s, inputs),
-        reasons=check_reasons,
-        key_id=principal.key_id,
-    )
-    return CheckOut.model_validate({**output, "decision_id": row.decision_id})
+
+    def answer() -> CheckOut:
+        output, row = answered(
+            session,
+            kind="check",
+            inputs=inputs,
+            versions={},
+            compute=lambda s: check_output(s, inputs),
+            reasons=check_reasons,
+            key_id=principal.key_id,
+        )
+        return CheckOut.model_validate({**output, "decision_id": row.decision_id})
+
+    return await answer_in_thread(answer)
 
 
 def _entry_out(session: Session, entry: Entry, as_of: dt.date) -> EntryOut:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from service.api.answers import answered, score_output, score_reasons
 from service.api.deps import BooksDep, ScorerDep, SessionDep
-from service.api.responses import errors
+from service.api.responses import answer_in_thread, errors
 from service.api.schemas import ScoreOut
 from service.auth import allow, require_subject
 from service.keys import Principal
@@ -21,27 +21,31 @@ ERRORS = errors(404, e404="no such enterprise as of that date")
 
 
 @router.get("/enterprises/{uscc}/score", response_model=ScoreOut, responses=ERRORS)
-def enterprise_score(
+async def enterprise_score(
     uscc: Annotated[str, USCC],
     session: SessionDep,
     scorer: ScorerDep,
     books: BooksDep,
     principal: Annotated[Principal, Depends(allow("insurer", "regulator", "enterprise"))],
     as_of: Annotated[dt.date | None, Query(description="score as of this day (today)")] = None,
-) -> ScoreOut:
+) -> Response:
     """The enterprise's safety credit score as of a date, with its evidence; recorded in the
     decision ledger."""
     uscc = uscc.upper()
     require_subject(principal, uscc)
     inputs = {"uscc": uscc, "as_of": (as_of or dt.date.today()).isoformat()}
-    output, row = answered(
-        session,
-        kind="score",
-        inputs=inputs,
-        versions=scorer.versions,
-        compute=lambda s: score_output(s, scorer, inputs, books=books),
-        reasons=score_reasons,
-        subject=uscc,
-        key_id=principal.key_id,
-    )
-    return ScoreOut.model_validate({**output, "decision_id": row.decision_id})
+
+    def answer() -> ScoreOut:
+        output, row = answered(
+            session,
+            kind="score",
+            inputs=inputs,
+            versions=scorer.versions,
+            compute=lambda s: score_output(s, scorer, inputs, books=books),
+            reasons=score_reasons,
+            subject=uscc,
+            key_id=principal.key_id,
+        )
+        return ScoreOut.model_validate({**output, "decision_id": row.decision_id})
+
+    return await answer_in_thread(answer)
