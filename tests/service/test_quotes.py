@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import typer
 from hypothesis import given
 from hypothesis import strategies as st
-import typer
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
