@@ -101,9 +101,9 @@ class RegistryIndex:
         # the session's connection first, the lock second, always: a thread holding the lock
         # while it waits for a pooled connection, held by threads waiting for the lock, would
         # wait for ever (seen under load with a pool smaller than the thread pool)
-        session.connection()
+        connection = session.connection()
         with self.lock:
-            length, head = session.connection().execute(HEAD).one()
+            length, head = connection.execute(HEAD).one()
             session.info[CHAIN_READ] = (session.get_transaction(), length, head)
             if (length, head) == (self.length, self.head):
                 return self

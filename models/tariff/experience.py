@@ -89,15 +89,18 @@ def experience(
     """Per code (index): ``accident_grade`` (worst grade, "" when none) and ``accident_ids``
     (the accidents in the window, ';'-joined), from the accidents known at ``as_of``."""
     worst = worst_accidents(history, usccs, as_of=as_of, period_start=period_start, rule=rule)
+    return pd.DataFrame(_experience_columns(worst, usccs), index=pd.Index(usccs), dtype=object)
+
+
+def _experience_columns(
+    worst: dict[str, tuple[str, str]], usccs: Sequence[str]
+) -> dict[str, list[str]]:
+    """``accident_grade`` and ``accident_ids`` of each code ("" for a code without accidents)."""
     none = ("", "")
-    return pd.DataFrame(
-        {
-            "accident_grade": [worst.get(u, none)[0] for u in usccs],
-            "accident_ids": [worst.get(u, none)[1] for u in usccs],
-        },
-        index=pd.Index(usccs),
-        dtype=object,
-    )
+    return {
+        "accident_grade": [worst.get(u, none)[0] for u in usccs],
+        "accident_ids": [worst.get(u, none)[1] for u in usccs],
+    }
 
 
 def record_columns(
@@ -115,15 +118,13 @@ def record_columns(
     found = [u for u in dict.fromkeys(usccs) if u in last]
     at = np.fromiter((last[u] for u in found), np.int64, len(found))
     worst = worst_accidents(history, found, as_of=as_of, period_start=period_start, rule=rule)
-    none = ("", "")
     first, end = window(period_start, rule.months)
     return {
         "uscc": found,
         "industry": e["industry"][at],
         "employees": e["employees"][at],
         "standardization_grade": _numbers(e["standardization_grade"][at]).astype(float),
-        "accident_grade": [worst.get(u, none)[0] for u in found],
-        "accident_ids": [worst.get(u, none)[1] for u in found],
+        **_experience_columns(worst, found),
         "experience_window": [f"{first}–{end}"] * len(found),
     }
 
