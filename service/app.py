@@ -54,14 +54,20 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
 def service_engine(url: str, limits: ServiceSettings, *, echo: bool = False) -> Engine:
-    """The database engine with timeouts short enough that an outage answers 503, not a hang."""
+    """The database engine with timeouts short enough that an outage answers 503, not a hang,
+    and a pooled connection for every request running at once."""
+    pool: dict[str, Any] = {
+        "pool_size": limits.pool_size,
+        "max_overflow": 10,  # for the score books' builders beside the requests
+        "pool_timeout": limits.pool_timeout_seconds,
+    }
     if make_url(url).get_backend_name() == "sqlite":
-        return make_engine(url, echo=echo)
+        return make_engine(url, echo=echo, **pool)
     return create_engine(
         url,
         echo=echo,
         pool_pre_ping=True,
-        pool_timeout=limits.pool_timeout_seconds,
+        **pool,
         connect_args={"connect_timeout": limits.connect_timeout_seconds},
     )
 

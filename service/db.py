@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -13,17 +14,19 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; SQLite files get their folder created and foreign keys enforced."""
+def make_engine(url: str, *, echo: bool = False, **pool: Any) -> Engine:
+    """An engine for ``url``; SQLite files get their folder created and foreign keys enforced.
+    ``pool``: the pool's settings (``pool_size=``, …) for a file or a server."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo)
+        file = parsed.database if parsed.database not in (None, "", ":memory:") else None
+        if file is not None:
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, **(pool if file is not None else {}))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, **pool)
 
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]

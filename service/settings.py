@@ -41,6 +41,9 @@ class ServiceSettings(BaseModel):
 
     max_codes: int = Field(default=10_000, ge=1)  # per registry check or quote batch
     pool_timeout_seconds: float = Field(default=2.0, gt=0)  # waiting for a pooled connection
+    # connections kept open: as many as requests run at once (the threadpool's 40 threads),
+    # so that none is opened and closed again per request under load
+    pool_size: int = Field(default=40, ge=1)
     connect_timeout_seconds: int = Field(default=3, ge=1)  # opening a connection to the server
     model_retry_seconds: float = Field(default=30.0, ge=0)  # between tries to load a champion
     entries_page_max: int = Field(default=1_000, ge=1)
