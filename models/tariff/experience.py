@@ -7,6 +7,7 @@ want them."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -29,8 +30,16 @@ ACCIDENT = (
 
 def window(period_start: dt.date, months: int) -> tuple[dt.date, dt.date]:
     """[first day, last day] of the experience window before ``period_start``."""
-    first = (pd.Timestamp(period_start) - pd.DateOffset(months=months)).date()
-    return first, period_start - dt.timedelta(days=1)
+    return months_before(period_start, months), period_start - dt.timedelta(days=1)
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day of the month ``months`` calendar months earlier, or that month's last day
+    when it is shorter (31 March, one month before: 28 or 29 February), as pandas'
+    ``DateOffset(months=)`` counts, which the quotes recorded before were priced with; on every
+    quote, so without building a Timestamp."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def worst_accidents(

@@ -29,6 +29,7 @@ from models.tariff import (
     price,
     tariffs,
 )
+from models.tariff.experience import window
 from models.tariff.rate import price_columns
 from models.training import Trained
 
@@ -298,6 +299,20 @@ def test_last_years_accidents_as_known_at_as_of(world: World, history: History) 
     not_yet = set(unknown["uscc"]) - set(known["uscc"])
     assert not_yet and all(later.loc[u, "accident_grade"] for u in not_yet)
     assert not any(got.loc[u, "accident_grade"] for u in not_yet)
+
+
+@given(
+    day=st.dates(dt.date(1990, 1, 1), dt.date(2100, 12, 31)),
+    months=st.integers(min_value=0, max_value=120),
+)
+def test_the_experience_window_starts_where_the_recorded_quotes_started_it(
+    day: dt.date, months: int
+) -> None:
+    """The window's first day is counted as pandas' month arithmetic counted it for the quotes
+    already in the ledger (their replays must match): the month's last day when it is shorter."""
+    first, last = window(day, months)
+    assert first == (pd.Timestamp(day) - pd.DateOffset(months=months)).date()
+    assert last == day - dt.timedelta(days=1)
 
 
 def test_ordered_gini_and_decile_loss_ratios() -> None:
