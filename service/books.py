@@ -6,6 +6,8 @@ the scorer's versions (a new load or a new champion retires it, and answers are 
 before until the next book is ready), and what changes without a load — the listings in force —
 is still read from the registry index at answer time. The answers a book gives are the ones
 :func:`service.decisions.score_batch` computes (tested), and the ledger's replay recomputes them.
+A book also keeps the enterprise records and accidents known on its day, from the same load, so
+that a quote on that day reads nothing from the event store either.
 Books are built in a background thread, one day at a time.
 """
 
@@ -22,8 +24,10 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from features.store import read_history
 from features.tables import Load
 from models.explain import Scored
+from models.tariff.experience import Records
 from registry.index import by_code, index_for
 from service.decisions import Batch, Scorer, score_batch
 
@@ -59,6 +63,7 @@ class Book:
     rows: dict[str, int]  # uscc → row of ``scored``
     scored: Scored
     grave: frozenset[str]  # codes with a recent grave accident (the cap override)
+    records: Records  # the enterprise records and accidents known on the day, for quotes
     seconds: float  # how long it took to build
 
     def batch(self, session: Session, usccs: Sequence[str]) -> Batch | None:
@@ -123,6 +128,12 @@ class Books:
     ) -> Batch | None:
         """The batch from the day's book when it is current (same load, same versions), in the
         caller's transaction; None otherwise — a stale book is retired and rebuilt."""
+        book = self.current(session, scorer, as_of)
+        return None if book is None else self.take(book, session, usccs)
+
+    def current(self, session: Session, scorer: Scorer, as_of: dt.date) -> Book | None:
+        """The day's book when it is current (same load, same versions), as read in the
+        caller's transaction; None otherwise — a stale book is retired and rebuilt."""
         book = self._books.get(as_of)
         if book is None:
             if as_of in self.wanted():
@@ -134,6 +145,10 @@ class Books:
                     del self._books[as_of]
             self._build_later(scorer, as_of)
             return None
+        return book
+
+    def take(self, book: Book, session: Session, usccs: Sequence[str]) -> Batch | None:
+        """:meth:`Book.batch`, counted as served when the book has every code."""
         found = book.batch(session, usccs)
         if found is not None:
             with self._lock:
@@ -153,7 +168,8 @@ class Books:
         start = time.perf_counter()
         with self.sessions() as session, session.begin():
             load_id = last_load(session)
-            b = score_batch(session, scorer, as_of=as_of)
+            history = read_history(session)
+            b = score_batch(session, scorer, as_of=as_of, history=history)
         return Book(
             as_of=as_of,
             load_id=load_id,
@@ -161,6 +177,7 @@ class Books:
             rows={u: i for i, u in enumerate(b.usccs)},
             scored=b.scored,
             grave=frozenset(b.grave),
+            records=Records.known(history, as_of),
             seconds=time.perf_counter() - start,
         )
 

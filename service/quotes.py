@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from features.store import History, read_history
 from features.uscc import shape_problem
 from models.tariff import HONOURS, Factor, Tariff, factors
-from models.tariff.experience import record_columns
+from models.tariff.experience import Records
 from models.tariff.rate import price_columns
 from registry.errors import PolicyError
 from registry.index import InForce
@@ -193,10 +193,13 @@ def quote(
         assert session is not None
         return read_history(session, usccs=codes)
 
-    records = history
-    if records is None:
+    @cache
+    def records() -> History:  # the record tables: read only when some day has no book
+        if history is not None:
+            return history
         assert session is not None
-        records = read_history(session, usccs=codes, tables=RECORD_TABLES)
+        return read_history(session, usccs=codes, tables=RECORD_TABLES)
+
     groups: dict[tuple[dt.date, dt.date], list[int]] = {}
     for i, r in enumerate(requests):
         groups.setdefault((r.when, r.period_start), []).append(i)
@@ -218,7 +221,7 @@ def quote_one(session: Session, quoter: Quoter, request: QuoteRequest) -> Quote:
 def _group(
     session: Session | None,
     quoter: Quoter,
-    records_of: History,
+    records_of: Callable[[], History],
     full: Callable[[], History],
     listings: Listings | None,
     as_of: dt.date,
@@ -230,17 +233,19 @@ def _group(
     tariff = quoter.tariff
     asked = [requests[i] for i in rows]
     codes = list(dict.fromkeys(r.uscc for r in asked))
-    records = record_columns(
-        records_of, codes, as_of=as_of, period_start=start, rule=tariff.factors.accident_experience
-    )
+    book = None
+    if books is not None and session is not None:
+        book = books.current(session, quoter.scorer, as_of)
+    known = book.records if book is not None else Records.known(records_of(), as_of)
+    records = known.columns(codes, period_start=start, rule=tariff.factors.accident_experience)
     where = {u: i for i, u in enumerate(records["uscc"])}
     unknown = [u for u in codes if u not in where]
     if unknown:
         shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
         raise UnknownEnterprise(f"uscc: not a known enterprise as of {as_of}: {shown}")
     batch = None
-    if books is not None and session is not None:
-        batch = books.batch(session, quoter.scorer, as_of=as_of, usccs=codes)
+    if book is not None and books is not None and session is not None:
+        batch = books.take(book, session, codes)
     if batch is None:
         batch = score_batch(
             session, quoter.scorer, as_of=as_of, usccs=codes, history=full(), listings=listings

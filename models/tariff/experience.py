@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,20 +56,26 @@ def worst_accidents(
     if "accidents" not in history.tables:
         return {}
     a = history.columns_at("accidents", as_of, ACCIDENT)
-    if not len(a["uscc"]):
-        return {}
-    first, last = window(period_start, rule.months)
-    occurred = a["occurred_on"].astype("datetime64[D]").astype(np.int64)
     wanted = frozenset(usccs)
-    keep = (
-        (occurred >= day_number(first))
-        & (occurred <= day_number(last))
-        & ~np.isnat(a["occurred_on"])
-        & np.fromiter((u in wanted for u in a["uscc"]), bool, len(a["uscc"]))
-    )
+    rows = np.flatnonzero(np.fromiter((u in wanted for u in a["uscc"]), bool, len(a["uscc"])))
+    return _worst(a, rows, window(period_start, rule.months), rule)
+
+
+def _worst(
+    a: dict[str, np.ndarray],
+    rows: np.ndarray,
+    span: tuple[dt.date, dt.date],
+    rule: AccidentExperience,
+) -> dict[str, tuple[str, str]]:
+    """:func:`worst_accidents` of the accident ``rows`` of ``a`` (the codes' accidents)."""
+    if not len(rows):
+        return {}
+    occurred = a["occurred_on"][rows]
+    days = occurred.astype("datetime64[D]").astype(np.int64)
+    keep = (days >= day_number(span[0])) & (days <= day_number(span[1])) & ~np.isnat(occurred)
     if rule.responsible_only:
-        keep &= a["responsible"].astype(bool)
-    rows = np.flatnonzero(keep)
+        keep &= a["responsible"][rows].astype(bool)
+    rows = rows[keep]
     if not len(rows):
         return {}
     grades = grade_names(*(_numbers(a[c][rows]) for c in ACCIDENT[4:]))
@@ -112,6 +119,58 @@ def _experience_columns(
     }
 
 
+@dataclass(frozen=True)
+class Records:
+    """The enterprise records and the accidents known at ``as_of``, found by code: what a quote
+    reads beside its score. Taken once for a day's score book (see ``service.books``), whose
+    quotes then read nothing more; or from a history for the one call."""
+
+    as_of: dt.date
+    enterprises: dict[str, np.ndarray]  # uscc and RECORD, the versions known at as_of
+    row: dict[str, int]  # uscc → its row of ``enterprises`` (the last version of a code wins)
+    accidents: dict[str, np.ndarray] | None  # ACCIDENT columns (None: no accidents table)
+    accident_rows: dict[str, np.ndarray]  # uscc → its rows of ``accidents``, ascending
+
+    @classmethod
+    def known(cls, history: History, as_of: dt.date) -> Records:
+        e = history.columns_at("enterprises", as_of, ("uscc", *RECORD))
+        a = None
+        by: dict[str, list[int]] = {}
+        if "accidents" in history.tables:
+            a = history.columns_at("accidents", as_of, ACCIDENT)
+            for i, u in enumerate(a["uscc"]):
+                by.setdefault(u, []).append(i)
+        return cls(
+            as_of=as_of,
+            enterprises=e,
+            row={u: i for i, u in enumerate(e["uscc"])},
+            accidents=a,
+            accident_rows={u: np.array(rows, np.int64) for u, rows in by.items()},
+        )
+
+    def columns(
+        self, usccs: Sequence[str], *, period_start: dt.date, rule: AccidentExperience
+    ) -> dict[str, Any]:
+        """:func:`record_columns` of ``usccs`` (the codes known, in the order asked)."""
+        found = [u for u in dict.fromkeys(usccs) if u in self.row]
+        at = np.fromiter((self.row[u] for u in found), np.int64, len(found))
+        span = window(period_start, rule.months)
+        worst: dict[str, tuple[str, str]] = {}
+        if self.accidents is not None:
+            mine = [self.accident_rows[u] for u in found if u in self.accident_rows]
+            rows = np.sort(np.concatenate(mine)) if mine else np.empty(0, np.int64)
+            worst = _worst(self.accidents, rows, span, rule)
+        e = self.enterprises
+        return {
+            "uscc": found,
+            "industry": e["industry"][at],
+            "employees": e["employees"][at],
+            "standardization_grade": _numbers(e["standardization_grade"][at]).astype(float),
+            **_experience_columns(worst, found),
+            "experience_window": [f"{span[0]}–{span[1]}"] * len(found),
+        }
+
+
 def record_columns(
     history: History,
     usccs: Sequence[str],
@@ -122,20 +181,7 @@ def record_columns(
 ) -> dict[str, Any]:
     """:func:`record_inputs` as columns (``uscc`` first), for the callers that price without
     a frame."""
-    e = history.columns_at("enterprises", as_of, ("uscc", *RECORD))
-    last = {u: i for i, u in enumerate(e["uscc"])}  # the last version of a code wins
-    found = [u for u in dict.fromkeys(usccs) if u in last]
-    at = np.fromiter((last[u] for u in found), np.int64, len(found))
-    worst = worst_accidents(history, found, as_of=as_of, period_start=period_start, rule=rule)
-    first, end = window(period_start, rule.months)
-    return {
-        "uscc": found,
-        "industry": e["industry"][at],
-        "employees": e["employees"][at],
-        "standardization_grade": _numbers(e["standardization_grade"][at]).astype(float),
-        **_experience_columns(worst, found),
-        "experience_window": [f"{first}–{end}"] * len(found),
-    }
+    return Records.known(history, as_of).columns(usccs, period_start=period_start, rule=rule)
 
 
 def record_inputs(

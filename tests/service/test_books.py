@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from experiments.simulate import World, write_world
@@ -184,3 +185,45 @@ def test_a_quote_scores_from_the_book_and_replays(api: Api, scorer: Scorer) -> N
     assert books.served == 1 and api.province.entry_id in r.json()["listings"]
     replay = api.client.post(f"/v1/decisions/{r.json()['decision_id']}/replay", headers=h)
     assert replay.json()["reproduced"] is True, replay.text
+
+
+def test_quotes_from_the_book_are_the_quotes_computed_and_read_no_records(
+    api: Api, scorer: Scorer, world: World
+) -> None:
+    """A quote on a book's day takes the enterprise record and the accident experience from the
+    book, as known on the day, and prices exactly what reading them now would price."""
+    from models.tariff import load_tariff, tariffs
+    from service.quotes import Quoter, QuoteRequest, quote
+
+    books = _books(api)
+    book = books.build_now(scorer, AS_OF)
+    accidents = world.tables["accidents"]
+    recent = accidents[accidents["occurred_on"] >= "2025-01-01"]["uscc"]
+    codes = sorted({*recent.iloc[:10], *sorted(book.rows)[:: len(book.rows) // 6]})
+    assert set(recent) & set(codes) and len(codes) > 8
+    minimum = load_tariff().insurance.min_insured_amount_cny
+    requests = [
+        QuoteRequest(uscc=u, insured_amount_cny=minimum, period_start=start, as_of=AS_OF)
+        for u in codes
+        for start in (AS_OF + dt.timedelta(days=1), dt.date(2026, 8, 31), dt.date(2027, 3, 31))
+    ]
+    read: list[str] = []
+
+    def statement(_conn, _cursor, sql: str, *_: Any) -> None:  # type: ignore[no-untyped-def]
+        read.append(sql)
+
+    for name in tariffs():
+        quoter = Quoter(scorer, load_tariff(name))
+        with api.session.begin_nested():
+            computed = quote(api.session, quoter, requests)
+        event.listen(api.province.engine, "before_cursor_execute", statement)
+        try:
+            with api.session.begin_nested():
+                served = quote(api.session, quoter, requests, books=books)
+        finally:
+            event.remove(api.province.engine, "before_cursor_execute", statement)
+        assert [q.as_dict() for q in served] == [q.as_dict() for q in computed]
+        experience = [f for q in served for f in q.factors if f.code == "accident_experience"]
+        assert any(f.multiplier != 1 for f in experience), "some should have had accidents"
+    assert books.served == len(tariffs()) * 3  # one batch per period start
+    assert read and not [s for s in read if "enterprises" in s or "accidents" in s]
