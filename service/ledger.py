@@ -1,7 +1,8 @@
 """The decision ledger: every score, quote and check answered is recorded with its inputs and
 their hash, the versions that answered (model, scoring policy, tariff, …), the output and its
 reasons. Rows are only inserted, by :func:`append`, in group-committed transactions of their
-own; the query functions take the session and never commit."""
+own, through the Core (no ORM objects, no session machinery on the way: every answer waits for
+its row); the query functions take the session and never commit."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import hashlib
 import json
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Engine, Table, insert
 from sqlalchemy.orm import Session
 
 from service.tables import Decision
@@ -30,6 +31,23 @@ def inputs_hash(inputs: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(inputs).encode()).hexdigest()
 
 
+@dataclass(slots=True)
+class Row:
+    """A decision to record, column by column as the ``decisions`` table has them (making an
+    ORM object instead cost three times as long)."""
+
+    decision_id: str
+    kind: str
+    subject: str | None
+    key_id: str | None
+    decided_at: dt.datetime
+    inputs: dict[str, Any]
+    inputs_sha256: str
+    versions: dict[str, Any]
+    output: dict[str, Any]
+    reasons: list[Any]
+
+
 def decision(
     *,
     kind: str,
@@ -39,11 +57,11 @@ def decision(
     reasons: list[Any],
     subject: str | None = None,
     key_id: str | None = None,
-) -> Decision:
+) -> Row:
     """A new, unsaved decision row (its id and time assigned now)."""
     if kind not in KINDS:
         raise ValueError(f"kind: {kind!r} is not one of {KINDS}")
-    return Decision(
+    return Row(
         decision_id=uuid.uuid4().hex,
         kind=kind,
         subject=subject,
@@ -59,7 +77,7 @@ def decision(
 
 @dataclass(eq=False)
 class _Waiting:
-    row: Decision
+    row: Row
     done: bool = False
     error: BaseException | None = None
 
@@ -77,14 +95,17 @@ MAX_GROUP = 1_000  # decisions written by one transaction at most
 TABLE = cast(Table, Decision.__table__)
 COLUMNS = tuple(c.name for c in TABLE.columns)
 INSERT = insert(TABLE)  # built once: every answer runs it
+if tuple(f.name for f in fields(Row)) != COLUMNS:
+    raise RuntimeError(f"ledger.Row's fields are not the decisions table's columns {COLUMNS}")
 
 
-def append(session: Session, row: Decision) -> Decision:
+def append(session: Session, row: Row) -> Row:
     """Record ``row`` in a transaction of its own and return once it is committed.
 
     Group commit: answers arriving while a transaction is being written wait for the next one,
     which writes all of theirs, instead of queueing on the database's write lock one commit
-    each. The first waiter writes with its own ``session`` (no transaction open); an error
+    each. The first waiter writes on a connection of the ``session``'s engine (or in the
+    session, with no transaction open, when it is bound to a caller's connection); an error
     reaches every answer of that group, none of which is then recorded."""
     key = str(session.get_bind().engine.url)
     with _GUARD:
@@ -101,11 +122,7 @@ def append(session: Session, row: Decision) -> Decision:
             group.cond.release()
             error: BaseException | None = None
             try:
-                with session.begin():
-                    session.connection().execute(
-                        INSERT,
-                        [{c: getattr(w.row, c) for c in COLUMNS} for w in batch],
-                    )
+                _write(session, [{c: getattr(w.row, c) for c in COLUMNS} for w in batch])
             except BaseException as exc:  # handed to every waiter of the group
                 error = exc
             finally:
@@ -117,6 +134,16 @@ def append(session: Session, row: Decision) -> Decision:
     if me.error is not None:
         raise me.error
     return row
+
+
+def _write(session: Session, rows: list[dict[str, Any]]) -> None:
+    bind = session.get_bind()
+    if isinstance(bind, Engine):  # a pooled connection's own transaction: 0.25 ms less
+        with bind.begin() as connection:
+            connection.execute(INSERT, rows)
+        return
+    with session.begin():  # joined to the caller's connection (a savepoint of its transaction)
+        session.connection().execute(INSERT, rows)
 
 
 def get(session: Session, *, decision_id: str) -> Decision | None:

@@ -106,7 +106,7 @@ def answered(
     reasons: Callable[[dict[str, Any]], list[Any]],
     subject: str | None = None,
     key_id: str | None = None,
-) -> tuple[dict[str, Any], Decision]:
+) -> tuple[dict[str, Any], ledger.Row]:
     """Compute an answer in a read transaction, then record it in the decision ledger in a short
     write transaction of its own, shared with the answers given meanwhile (group commit:
     recording inside the read made concurrent SQLite answers fail with "database is locked",

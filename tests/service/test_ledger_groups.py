@@ -26,7 +26,7 @@ def mark(engine: Engine) -> Iterator[str]:
         session.execute(delete(Decision).where(Decision.key_id == mark))
 
 
-def _row(mark: str, i: int) -> Decision:
+def _row(mark: str, i: int) -> ledger.Row:
     return ledger.decision(
         kind="check",
         inputs={"usccs": [f"{i:018d}"], "domain": "bidding", "as_of": "2026-03-31"},
