@@ -60,8 +60,9 @@ def service_engine(url: str, limits: ServiceSettings, *, echo: bool = False) -> 
         "pool_size": limits.pool_size,
         "max_overflow": 10,  # for the score books' builders beside the requests
         "pool_timeout": limits.pool_timeout_seconds,
-        # the connection returned last is taken first: its caches are warm (SQLite keeps a
-        # page cache per connection), and the others wait for the next burst
+        # the connection returned last is taken first: its prepared statements are warm
+        # (sqlite3's statement cache, psycopg's prepared statements are per connection), and
+        # the others wait for the next burst
         "pool_use_lifo": True,
     }
     if make_url(url).get_backend_name() == "sqlite":
