@@ -9,7 +9,9 @@ paced at ``RATE`` requests a second from the same 16 connections, for the latenc
 has at that load. The case computed per request cannot keep up with the pace and runs
 saturated only.
 
-The province is simulated, loaded into a scratch SQLite file with one listing published, and the
+The province is simulated, loaded with one listing published into each database — a scratch
+SQLite file (the embedded default) and a fresh schema of the PostgreSQL server at
+``SAFECREDIT_BENCH_POSTGRES_URL`` (production's database; left out when unreachable) — and the
 model fitted in-process; the server runs in its own process, the load from wrk (see
 :mod:`experiments.bench_load`). Each case gets a second of warm-up, then a fixed-length run.
 """
@@ -19,13 +21,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import multiprocessing as mp
+import os
 import socket
 import tempfile
 import time
 from pathlib import Path
 
 import httpx2 as httpx
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from experiments.bench_load import Case, Figures, load
@@ -51,12 +56,57 @@ AS_OF = dt.date(2026, 3, 31)  # the day of the score book
 UNBOOKED = dt.date(2026, 3, 30)  # a day without one: scores computed per request
 CONCURRENCY = 16
 RATE = 100.0  # requests a second, in all, of the paced runs
+PG_URL = os.environ.get(
+    "SAFECREDIT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PG_SCHEMA = "bench_service"
 
 
-def _province(folder: Path, enterprises: int) -> tuple[Scorer, list[str], str]:
+def _province(folder: Path, enterprises: int) -> Scorer:
+    """The province written to ``folder`` and the model fitted on it."""
     world = simulate(enterprises, 4, seed=11, end=END)
     write_world(world, folder / "province", "csv")
-    engine = make_engine(f"sqlite:///{folder / 'bench.db'}")
+    history = History.from_frames(world.tables)
+    X, y, meta = training_set(history, as_of_grid(history, "2023-01-01", END), data_end=END)
+    config = dataclasses.replace(load_config(), pairs={"candidates": 0, "min_gain_auc": 1.0})
+    model = fit_all(X, y, meta, config, seed=3).model
+    return Scorer(
+        Loaded(model, "safecredit-risk", "bench", "-"),
+        load_policy(),
+        load_actions(),
+        CATALOGUE_VERSION,
+    )
+
+
+def _databases(folder: Path) -> dict[str, str]:
+    """The databases to measure against, by name: SQLite always, PostgreSQL when it answers
+    (a fresh schema, dropped by :func:`_drop`)."""
+    out = {"SQLite": f"sqlite:///{folder / 'bench.db'}"}
+    try:
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
+        admin.dispose()
+    except OperationalError:
+        return out
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={PG_SCHEMA}"})
+    out["PostgreSQL"] = url.render_as_string(hide_password=False)
+    return out
+
+
+def _drop(urls: dict[str, str]) -> None:
+    if "PostgreSQL" in urls:
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        admin.dispose()
+
+
+def _load(url: str, folder: Path) -> tuple[list[str], str]:
+    """The province ingested into the database at ``url``, one listing published, and a key:
+    the codes and the key's token."""
+    engine = make_engine(url)
     upgrade(engine)
     policy = find_policy("mem11")
     with Session(engine) as session, session.begin():
@@ -76,20 +126,10 @@ def _province(folder: Path, enterprises: int) -> tuple[Scorer, list[str], str]:
         codes = [c for (c,) in session.execute(text("SELECT DISTINCT uscc FROM enterprises"))]
         _, token = create_key(session, role="regulator", name="bench")
     engine.dispose()
-    history = History.from_frames(world.tables)
-    X, y, meta = training_set(history, as_of_grid(history, "2023-01-01", END), data_end=END)
-    config = dataclasses.replace(load_config(), pairs={"candidates": 0, "min_gain_auc": 1.0})
-    model = fit_all(X, y, meta, config, seed=3).model
-    scorer = Scorer(
-        Loaded(model, "safecredit-risk", "bench", "-"),
-        load_policy(),
-        load_actions(),
-        CATALOGUE_VERSION,
-    )
-    return scorer, codes, token
+    return sorted(codes), token
 
 
-def _serve(folder: str, sock: socket.socket, scorer: Scorer) -> None:
+def _serve(url: str, folder: str, sock: socket.socket, scorer: Scorer) -> None:
     """One worker process answering on the shared listening socket (as ``uvicorn --workers``
     and ``safecredit serve --workers`` run them)."""
     import uvicorn
@@ -98,7 +138,7 @@ def _serve(folder: str, sock: socket.socket, scorer: Scorer) -> None:
 
     settings = Settings.model_validate(
         {
-            "database": {"url": f"sqlite:///{folder}/bench.db"},
+            "database": {"url": url},
             "mlflow": {"tracking_uri": f"sqlite:///{folder}/mlflow.db"},
             "service": {"book_days": [str(AS_OF)]},
         }
@@ -131,7 +171,13 @@ def _cases(amount: float) -> dict[str, Case]:
 
 
 def _measure(
-    folder: str, scorer: Scorer, codes: list[str], token: str, workers: int, seconds: float
+    url: str,
+    folder: str,
+    scorer: Scorer,
+    codes: list[str],
+    token: str,
+    workers: int,
+    seconds: float,
 ) -> dict[str, dict[str, Figures]]:
     """Every case saturated and paced, against ``workers`` processes."""
     from models.tariff import load_tariff
@@ -141,7 +187,9 @@ def _measure(
     sock.listen(1024)
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     fork = mp.get_context("fork")
-    servers = [fork.Process(target=_serve, args=(folder, sock, scorer)) for _ in range(workers)]
+    servers = [
+        fork.Process(target=_serve, args=(url, folder, sock, scorer)) for _ in range(workers)
+    ]
     for server in servers:
         server.start()
     cases = _cases(load_tariff().insurance.min_insured_amount_cny)
@@ -170,18 +218,28 @@ def _measure(
 def run(
     enterprises: int = 3_000, seconds: float = 10, workers: tuple[int, ...] = (1, 2)
 ) -> list[tuple[str, str]]:
+    found: dict[tuple[str, int], dict[str, dict[str, Figures]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        scorer, codes, token = _province(Path(tmp), enterprises)
-        found = {n: _measure(tmp, scorer, codes, token, n, seconds) for n in workers}
-    client = next(iter(found[workers[0]]["saturated"].values())).client
+        scorer = _province(Path(tmp), enterprises)
+        urls = _databases(Path(tmp))
+        try:
+            for database, url in urls.items():
+                codes, token = _load(url, Path(tmp))
+                for n in workers:
+                    found[database, n] = _measure(url, tmp, scorer, codes, token, n, seconds)
+        finally:
+            _drop(urls)
+    client = next(iter(next(iter(found.values()))["saturated"].values())).client
     rows = [
         (
             "service: load",
-            f"concurrency {CONCURRENCY}, uvicorn (uvloop, httptools), SQLite, "
+            f"concurrency {CONCURRENCY}, uvicorn (uvloop, httptools), {', '.join(urls)}, "
             f"{enterprises:,} enterprises, {seconds:g} s per case, client {client}",
         )
     ]
-    for n, kinds in found.items():
+    if "PostgreSQL" not in urls:
+        rows.append(("service: PostgreSQL", f"left out: {PG_URL} does not answer"))
+    for (database, n), kinds in found.items():
         for kind, results in kinds.items():
             bare = results["bare constant (/healthz)"]
             for name, f in results.items():
@@ -190,7 +248,7 @@ def run(
                     if name.startswith("bare")
                     else f" ({f.p50_ms / bare.p50_ms:.1f}× / {f.p99_ms / bare.p99_ms:.1f}× bare)"
                 )
-                at = f"service, {n} worker{'s' if n > 1 else ''}, {kind}: {name}"
+                at = f"service, {database}, {n} worker{'s' if n > 1 else ''}, {kind}: {name}"
                 rows.append((f"{at} p50 / p99", f"{f.p50_ms:.1f} / {f.p99_ms:.1f} ms{ratio}"))
                 rows.append((f"{at} throughput", f"{f.per_second:,.0f} req/s"))
     return rows
