@@ -126,8 +126,8 @@ class Books:
     def batch(
         self, session: Session, scorer: Scorer, *, as_of: dt.date, usccs: Sequence[str]
     ) -> Batch | None:
-        """The batch from the day's book when it is current (same load, same versions), in the
-        caller's transaction; None otherwise — a stale book is retired and rebuilt."""
+        """The batch from the day's book when it is :meth:`current` and has every code; None
+        otherwise."""
         book = self.current(session, scorer, as_of)
         return None if book is None else self.take(book, session, usccs)
 

@@ -187,18 +187,18 @@ def quote(
     codes = {r.uscc for r in requests}
 
     @cache
-    def full() -> History:  # every table: read only when some score is not in a book
+    def read(tables: tuple[str, ...] | None) -> History:  # once, and only when a group needs it
         if history is not None:
             return history
         assert session is not None
-        return read_history(session, usccs=codes)
+        return read_history(session, usccs=codes, tables=tables)
 
     @cache
-    def records() -> History:  # the record tables: read only when some day has no book
-        if history is not None:
-            return history
-        assert session is not None
-        return read_history(session, usccs=codes, tables=RECORD_TABLES)
+    def known(as_of: dt.date) -> Records:  # for days without a current book: once per day
+        return Records.known(read(RECORD_TABLES), as_of)
+
+    def full() -> History:  # every table: when some score is not in a book
+        return read(None)
 
     groups: dict[tuple[dt.date, dt.date], list[int]] = {}
     for i, r in enumerate(requests):
@@ -207,7 +207,7 @@ def quote(
     for (as_of, start), rows in groups.items():
         for i, q in zip(
             rows,
-            _group(session, quoter, records, full, listings, as_of, start, rows, requests, books),
+            _group(session, quoter, known, full, listings, as_of, start, rows, requests, books),
             strict=True,
         ):
             out[i] = q
@@ -221,7 +221,7 @@ def quote_one(session: Session, quoter: Quoter, request: QuoteRequest) -> Quote:
 def _group(
     session: Session | None,
     quoter: Quoter,
-    records_of: Callable[[], History],
+    known: Callable[[dt.date], Records],
     full: Callable[[], History],
     listings: Listings | None,
     as_of: dt.date,
@@ -236,8 +236,8 @@ def _group(
     book = None
     if books is not None and session is not None:
         book = books.current(session, quoter.scorer, as_of)
-    known = book.records if book is not None else Records.known(records_of(), as_of)
-    records = known.columns(codes, period_start=start, rule=tariff.factors.accident_experience)
+    on_the_day = book.records if book is not None else known(as_of)
+    records = on_the_day.columns(codes, period_start=start, rule=tariff.factors.accident_experience)
     where = {u: i for i, u in enumerate(records["uscc"])}
     unknown = [u for u in codes if u not in where]
     if unknown:
