@@ -69,6 +69,13 @@ def _seed(session: Session, *, n_entries: int, n_codes: int, seed: int) -> list[
                 "department": DEPT,
                 "penalty_decision_id": f"P{i}",
                 "evidence": [{"table": "violations", "id": f"V{i}"}],
+                "grounds": [
+                    {
+                        "rule": "S6",
+                        "evidence": [{"table": "violations", "id": f"V{i}"}],
+                        "event_on": proposed.isoformat(),
+                    }
+                ],
                 "persons": [],
                 "event_on": proposed,
                 "evaluated_as_of": proposed,

@@ -28,7 +28,10 @@ ENTRY_FIELDS = (
     "department",
     "penalty_decision_id",
     "evidence",
+    "grounds",
     "persons",
+    "event_on",
+    "evaluated_as_of",
 )
 
 
@@ -62,8 +65,14 @@ def row_hash(row: Action) -> str:
 
 
 def entry_content(entry: Entry) -> dict[str, Any]:
-    """What the propose action records of its entry (so the chain covers the entry row too)."""
-    return {name: getattr(entry, name) for name in ENTRY_FIELDS}
+    """What the propose action records of its entry (so the chain covers the entry row too),
+    as JSON keeps it (dates as ISO text). Entries proposed before revision 0004 recorded the
+    fields up to ``persons`` only."""
+    return {name: _plain(getattr(entry, name)) for name in ENTRY_FIELDS}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def append(session: Session, row: Action) -> Action:
@@ -153,7 +162,9 @@ def verify(session: Session) -> ChainReport:
     proposed = {r.entry_id: r for r in rows if r.action == "propose"}
     for entry in session.scalars(select(Entry)):
         first = proposed.get(entry.entry_id)
-        if first is not None and first.details.get("entry") != entry_content(entry):
+        recorded = first.details.get("entry") if first is not None else None
+        now = entry_content(entry)
+        if recorded is not None and {k: now.get(k) for k in recorded} != recorded:
             problems.append(
                 ChainProblem(
                     first.chain_seq,

@@ -100,6 +100,13 @@ def propose(
         department=proposal.department,
         penalty_decision_id=proposal.penalty_decision_id,
         evidence=[{"table": t, "id": i} for t, i in proposal.evidence],
+        grounds=[
+            {
+                "rule": proposal.rule,
+                "evidence": [{"table": t, "id": i} for t, i in proposal.evidence],
+                "event_on": proposal.event_on.isoformat(),
+            }
+        ],
         persons=[{"role": r, "name": n} for r, n in proposal.persons],
         event_on=proposal.event_on,
         evaluated_as_of=proposal.as_of,

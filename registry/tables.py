@@ -32,10 +32,14 @@ GENESIS = "0" * 64
 
 class Entry(Base):
     __tablename__ = "registry_entries"
-    __table_args__ = (Index("ix_registry_entries_uscc", "uscc"),)
+    __table_args__ = (
+        Index("ix_registry_entries_uscc", "uscc"),
+        Index("ix_registry_entries_penalty", "penalty_decision_id"),
+    )
 
     entry_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    # sha256 of (list type, rule, uscc, evidence): the same trigger is never entered twice
+    # sha256 of (list type, uscc, penalty decision): one entry per penalty decision (entries
+    # made before 0004 keep the sha256 of (list type, rule, uscc, evidence) they were made with)
     identity: Mapped[str] = mapped_column(String(64), unique=True)
     list_type: Mapped[str] = mapped_column(String(32))
     policy_id: Mapped[str] = mapped_column(String(32))
@@ -46,7 +50,9 @@ class Entry(Base):
     name: Mapped[str | None] = mapped_column(Text)
     department: Mapped[str] = mapped_column(Text)
     penalty_decision_id: Mapped[str] = mapped_column(String(64))
-    evidence: Mapped[list[Any]] = mapped_column(JSON)  # [{"table": …, "id": …}, …]
+    evidence: Mapped[list[Any]] = mapped_column(JSON)  # [{"table": …, "id": …}, …], all grounds
+    # every rule the penalty decision's conduct meets: [{"rule", "evidence", "event_on"}, …]
+    grounds: Mapped[list[Any]] = mapped_column(JSON)
     persons: Mapped[list[Any]] = mapped_column(JSON)  # [{"role": …, "name": …}, …]
     event_on: Mapped[dt.date] = mapped_column(Date)  # the triggering event's date
     evaluated_as_of: Mapped[dt.date] = mapped_column(Date)
