@@ -134,6 +134,9 @@ class Repair(_Strict):
 class Procedure(_Strict):
     objection_working_days: int = Field(ge=1)
     holidays: tuple[dt.date, ...] = ()  # non-working days besides Saturdays and Sundays
+    # how many days before the day it is entered a regulator's action may take effect (a
+    # decision made on paper, entered late, with the reason); None: never earlier
+    late_entry_days: int | None = Field(None, ge=0, le=366)
 
 
 class Measure(_Strict):

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import chain
+from registry import chain, clock
 from registry.errors import (
     ConditionsError,
     ConflictError,
@@ -28,12 +28,11 @@ from registry.errors import (
     TransitionError,
 )
 from registry.evaluate import Proposal
+from registry.filings import validated
 from registry.policy import Policy, find_policy
 from registry.repair import check_conditions
 from registry.status import ACTIONS, add_working_days, allowed_actions, refusal, status
 from registry.tables import Action, Entry
-
-CORRECTABLE = frozenset({"name", "persons", "note"})
 
 
 def entry_policy(entry: Entry) -> Policy:
@@ -53,8 +52,34 @@ def actions_of(session: Session, *, entry_id: str) -> list[Action]:
     )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def check_date(
+    on: dt.date, *, today: dt.date | None, policy: Policy, late_reason: str | None
+) -> dict[str, Any] | None:
+    """Refuse an effective date after the registry's today, or before it beyond the policy's
+    late-entry grace or without the reason for the delay; the late entry's record, if it is one.
+
+    ``today`` is the registry's date as the service or the command line reads its clock. None
+    is history replayed by a simulation or a test: only a date after the clock's today is
+    refused then."""
+    limit = clock.today() if today is None else min(today, clock.today("Etc/GMT-14"))
+    if on > limit:
+        raise InputError(f"on: {on} is after today ({limit}): nothing takes effect in the future")
+    if today is None or on == today:
+        return None
+    grace = policy.procedure.late_entry_days
+    late = (today - on).days
+    if grace is None or late > grace:
+        allowed = "no late entry" if grace is None else f"at most {grace} days"
+        raise InputError(
+            f"on: {on} is {late} days before today ({today}); policy {policy.key} allows "
+            f"{allowed}"
+        )
+    if not late_reason or not late_reason.strip():
+        raise InputError(
+            f"late_reason: an action dated {on}, before today ({today}), needs the reason it is "
+            "entered late"
+        )
+    return {"entered_on": today.isoformat(), "reason": late_reason.strip()[:2_000]}
 
 
 def _require(actor: str, department: str, reason: str) -> None:
@@ -72,10 +97,14 @@ def propose(
     department: str,
     on: dt.date,
     reason: str = "",
+    today: dt.date | None = None,
+    late_reason: str | None = None,
 ) -> Entry:
-    """Enter ``proposal`` and record the first action. Only the penalising department proposes."""
-    reason = reason or f"rule {proposal.rule} triggered by {proposal.evidence}"
+    """Enter ``proposal`` and record the first action. Only the penalising department proposes.
+    ``today`` and ``late_reason``: as for :func:`act`."""
+    reason = reason or proposal.summary
     _require(actor, department, reason)
+    late = check_date(on, today=today, policy=policy, late_reason=late_reason)
     if proposal.policy != policy.key:
         raise InputError(f"proposal made under {proposal.policy}, not {policy.key}")
     if department != proposal.department:
@@ -85,8 +114,17 @@ def propose(
         )
     if on < proposal.event_on:
         raise InputError(f"proposal dated {on}, before its event ({proposal.event_on})")
-    if session.scalars(select(Entry.entry_id).where(Entry.identity == proposal.identity)).first():
-        raise ConflictError(f"already entered: {proposal.rule} {proposal.uscc} {proposal.evidence}")
+    if session.scalars(
+        select(Entry.entry_id).where(
+            Entry.list_type == proposal.list_type,
+            Entry.uscc == proposal.uscc,
+            Entry.penalty_decision_id == proposal.penalty_decision_id,
+        )
+    ).first():
+        raise ConflictError(
+            f"already entered: penalty decision {proposal.penalty_decision_id} of "
+            f"{proposal.uscc} on {proposal.list_type}"
+        )
     entry = Entry(
         entry_id=uuid.uuid4().hex,
         identity=proposal.identity,
@@ -100,13 +138,7 @@ def propose(
         department=proposal.department,
         penalty_decision_id=proposal.penalty_decision_id,
         evidence=[{"table": t, "id": i} for t, i in proposal.evidence],
-        grounds=[
-            {
-                "rule": proposal.rule,
-                "evidence": [{"table": t, "id": i} for t, i in proposal.evidence],
-                "event_on": proposal.event_on.isoformat(),
-            }
-        ],
+        grounds=[g.as_json() for g in proposal.grounds],
         persons=[{"role": r, "name": n} for r, n in proposal.persons],
         event_on=proposal.event_on,
         evaluated_as_of=proposal.as_of,
@@ -127,8 +159,12 @@ def propose(
             actor=actor,
             department=department,
             reason=reason,
-            recorded_at=_now(),
-            details={"entry": chain.entry_content(entry), "as_of": proposal.as_of.isoformat()},
+            recorded_at=clock.now(),
+            details={
+                "entry": chain.entry_content(entry),
+                "as_of": proposal.as_of.isoformat(),
+                **({"late_entry": late} if late else {}),
+            },
         ),
     )
     return entry
@@ -143,7 +179,7 @@ def _details(
     given: dict[str, Any],
 ) -> dict[str, Any]:
     policy = entry_policy(entry)
-    out = dict(given)
+    out = validated(action, given)
     if action == "notify":
         out["objection_until"] = add_working_days(
             on, policy.procedure.objection_working_days, policy.procedure.holidays
@@ -173,6 +209,8 @@ def _details(
             removal_effective=policy.repair.removal_effective,
             fraud_restores=policy.repair.fraud_restores,
         )
+    elif action == "apply_repair":
+        out["precheck"] = precheck(session, entry=entry, acts=acts, on=on, application=out)
     elif action == "approve_repair":
         now = status(acts, on=on)
         application = next(a.details for a in reversed(acts) if a.action == "apply_repair")
@@ -186,15 +224,34 @@ def _details(
         if policy.repair.removal_effective == "at_expiry" and now.term_ends_on:
             removed = max(on, now.term_ends_on)
         out.update(conditions=results, removed_on=removed.isoformat())
-    elif action == "correct":
-        bad = (
-            sorted(set(given.get("corrections", {})) - CORRECTABLE)
-            if isinstance(given.get("corrections"), dict)
-            else ["corrections must be a mapping"]
-        )
-        if bad or not given.get("corrections"):
-            raise InputError(f"correct needs corrections of {sorted(CORRECTABLE)}; got {bad}")
     return out
+
+
+def precheck(
+    session: Session,
+    *,
+    entry: Entry,
+    acts: list[Action],
+    on: dt.date,
+    application: dict[str, Any],
+) -> dict[str, Any]:
+    """A repair application assessed as filed on ``on``: each condition met or missing, and
+    the earliest day it can be approved (None while a condition other than time is missing)."""
+    policy = entry_policy(entry)
+    now = status(acts, on=on)
+    results = check_conditions(
+        session, entry=entry, now=now, policy=policy, on=on, application=application
+    )
+    missing = sorted(k for k, v in results.items() if not v["met"])
+    earliest: dt.date | None = on
+    for name in missing:
+        due = results[name].get("met_on")
+        earliest = None if earliest is None or due is None else max(earliest, due)
+    return {
+        "conditions": {k: {"met": v["met"], "why": v["why"]} for k, v in results.items()},
+        "missing": missing,
+        "earliest_approval_on": None if earliest is None else earliest.isoformat(),
+    }
 
 
 def act(
@@ -208,11 +265,18 @@ def act(
     reason: str,
     details: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    today: dt.date | None = None,
+    late_reason: str | None = None,
 ) -> Action:
     """Record ``action`` on the entry, or refuse it with the reason and what is allowed instead.
 
-    ``expected_version`` is the entry version the actor saw; if the entry moved on since,
-    :class:`ConflictError` — exactly one of two simultaneous actions succeeds.
+    ``on`` is the date it takes effect; it is recorded at the server's time. ``today`` is the
+    registry's date as the service or the command line reads it: an earlier ``on`` is a late
+    entry, allowed within the policy's ``late_entry_days`` and with ``late_reason``; a later one
+    is refused. Without ``today`` (history replayed by a simulation or a test) only a date after
+    the clock's today is refused. ``expected_version`` is the entry version the actor saw; if
+    the entry moved on since, :class:`ConflictError` — exactly one of two simultaneous actions
+    succeeds.
     """
     _require(actor, department, reason)
     if action == "propose" or action not in ACTIONS:
@@ -231,6 +295,7 @@ def act(
         raise ForbiddenError(
             f"{department!r} may not act on entry {entry_id}: it is decided by {entry.department!r}"
         )
+    late = check_date(on, today=today, policy=entry_policy(entry), late_reason=late_reason)
     seen = entry.version
     if expected_version is not None and expected_version != seen:
         raise ConflictError(
@@ -247,6 +312,8 @@ def act(
             why=why,
         )
     full = _details(session, entry, acts, action, on, dict(details or {}))
+    if late:
+        full["late_entry"] = late
     bumped = session.execute(
         update(Entry)
         .where(Entry.entry_id == entry_id, Entry.version == seen)
@@ -267,7 +334,7 @@ def act(
                 department=department,
                 reason=reason,
                 details=full,
-                recorded_at=_now(),
+                recorded_at=clock.now(),
             ),
         )
     except IntegrityError as exc:

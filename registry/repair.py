@@ -23,12 +23,15 @@ def check_conditions(
     on: dt.date,
     application: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
-    """Each condition the policy names → {"met": bool, "why": text}."""
+    """Each condition the policy names → {"met": bool, "why": text}; a condition that only
+    time meets also says from when (``met_on``)."""
     history = load_history(session, as_of=on, usccs=[entry.uscc])
     results: dict[str, dict[str, Any]] = {}
 
-    def note(name: str, met: bool, why: str) -> None:
+    def note(name: str, met: bool, why: str, met_on: dt.date | None = None) -> None:
         results[name] = {"met": bool(met), "why": why}
+        if met_on is not None:
+            results[name]["met_on"] = met_on
 
     for condition in policy.repair.conditions:
         if condition == "term_served":
@@ -38,6 +41,7 @@ def check_conditions(
                 condition,
                 due is not None and on >= due,
                 f"{months} months from publication ({now.published_on}) end on {due}",
+                due,
             )
         elif condition == "penalties_fulfilled":
             ids = {entry.penalty_decision_id}
@@ -56,7 +60,9 @@ def check_conditions(
             note(
                 condition,
                 not open_,
-                f"not carried out by {on}: {open_}" if open_ else f"all carried out: {sorted(ids)}",
+                f"not carried out by {on}: {', '.join(open_)}"
+                if open_
+                else f"all carried out: {', '.join(sorted(ids))}",
             )
         elif condition == "hazards_rectified":
             z = history.hazards
@@ -68,7 +74,7 @@ def check_conditions(
             note(
                 condition,
                 not overdue,
-                f"open past their deadline: {overdue}" if overdue else "none overdue",
+                f"open past their deadline: {', '.join(overdue)}" if overdue else "none overdue",
             )
         elif condition == "no_new_event":
             mine = {(e["table"], e["id"]) for e in entry.evidence}
@@ -80,15 +86,28 @@ def check_conditions(
                     if t.uscc == entry.uscc and t.event_on > since and not set(t.evidence) <= mine
                 }
             )
-            note(condition, not new, f"new events since {since}: {new}" if new else "none")
+            note(
+                condition,
+                not new,
+                f"new events since {since}: {', '.join(new)}" if new else "none",
+            )
         elif condition == "commitment_signed":
-            signed = application.get("commitment_signed_on")
-            ok = signed is not None and dt.date.fromisoformat(str(signed)) <= on
+            signed = _day(application.get("commitment_signed_on"))
+            ok = signed is not None and signed <= on
             note(
                 condition,
                 ok,
                 f"credit commitment signed on {signed}"
                 if ok
-                else "no signed credit commitment with the application",
+                else "no signed credit commitment (dated on or before the day) with the application",
             )
     return results
+
+
+def _day(value: Any) -> dt.date | None:
+    """A date from an application (applications entered before details were validated may hold
+    anything: what is not a date counts as missing)."""
+    try:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None

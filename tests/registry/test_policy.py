@@ -12,8 +12,10 @@ from registry.policy import DOMAINS, POLICY_DIR, load_policy, policies
 
 def test_shipped_policies_load_with_version_and_hash():
     shipped = policies()
-    assert set(shipped) == {"mem11@2023.10", "saws49@2017.05"}
-    mem11, saws49 = shipped["mem11@2023.10"], shipped["saws49@2017.05"]
+    assert set(shipped) == {"mem11@2023.10", "mem11@2026.11", "saws49@2017.05", "saws49@2026.11"}
+    mem11, saws49 = shipped["mem11@2026.11"], shipped["saws49@2026.11"]
+    assert (mem11.procedure.late_entry_days, saws49.procedure.late_entry_days) == (30, 30)
+    assert shipped["mem11@2023.10"].procedure.late_entry_days is None  # its entries keep it
     assert [r.code for r in mem11.rules] == [f"S{i}" for i in range(1, 10)]
     assert [r.code for r in saws49.rules] == [f"J{i}" for i in range(1, 11)]
     assert (mem11.term.months, mem11.term.automatic_removal, mem11.repair.after_months) == (
@@ -26,9 +28,11 @@ def test_shipped_policies_load_with_version_and_hash():
         saws49.term.automatic_removal,
         saws49.repair.apply_within_days_before_expiry,
     ) == (12, False, 30)
-    raw = (POLICY_DIR / "mem11-2023.toml").read_bytes()
+    raw = (POLICY_DIR / "mem11-2026.toml").read_bytes()
     assert mem11.sha256 == hashlib.sha256(raw).hexdigest()
     for policy in shipped.values():
+        same = shipped[f"{policy.id}@2026.11"]
+        assert (policy.rules, policy.term, policy.measures) == (same.rules, same.term, same.measures)
         assert {m.domain for m in policy.measures} == set(DOMAINS)
         for rule in policy.rules:
             assert rule.entry_standard and rule.removal and rule.procedure and rule.remedies
