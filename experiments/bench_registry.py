@@ -176,7 +176,7 @@ def bench(
                     as_of=dt.date(2025, 6, 30) + dt.timedelta(days=r),
                 )
                 times.append(time.perf_counter() - t)
-                restricted = sum(c.restricted for c in result.values())
+                restricted = sum(c.restricted for c in result)
         engine.dispose()
     best = min(times[1:])
     return {

@@ -164,7 +164,7 @@ def verify(session: Session) -> ChainReport:
         first = proposed.get(entry.entry_id)
         recorded = first.details.get("entry") if first is not None else None
         now = entry_content(entry)
-        if recorded is not None and {k: now.get(k) for k in recorded} != recorded:
+        if first and recorded is not None and {k: now.get(k) for k in recorded} != recorded:
             problems.append(
                 ChainProblem(
                     first.chain_seq,

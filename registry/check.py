@@ -2,7 +2,8 @@
 until when — and, on the honest side, is it eligible for incentives.
 
 Checks go through :mod:`registry.index` (kept exact by the chain head; the status of every
-stretch is the one :func:`registry.status.status` derives). Incentives and exports read the
+stretch is the one :func:`registry.status.status` derives), as the registry was known at a
+moment. Every code gets a true answer: restricted, clear, not found or invalid. Exports read the
 entries of the codes asked about in one query, their actions in another.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
@@ -19,39 +20,85 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from features.tables import Enterprise
+from features.uscc import check_character, shape_problem
 from registry.errors import InputError
-from registry.index import InForce, by_code, index_for
-from registry.policy import DOMAINS, Policy, find_policy
+from registry.index import MARKER, InForce, Known, by_code, index_for
+from registry.policy import DOMAINS, Policy, find_policy, policies
 from registry.status import Act, EntryStatus, status
 from registry.tables import Action, Entry
 
 MAX_CODES = 10_000
 
 
+STATUSES = ("restricted", "clear", "not_found", "invalid")
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
+    """One code's answer. ``status``: ``restricted`` (an entry in force applies a measure in the
+    domain), ``clear`` (an enterprise the store holds, with none), ``not_found`` (no enterprise
+    with this code in the store as of the date) or ``invalid`` (not a USCC; ``note`` says why)."""
+
     uscc: str
     domain: str
     as_of: dt.date
-    restricted: bool
+    status: str
+    name: str | None = None
+    note: str | None = None
     measures: tuple[dict[str, str], ...] = ()  # {list_type, measure, basis}
     entries: tuple[InForce, ...] = ()
+    ref: str | None = None
+    grade: str | None = None  # the credit grade, when the caller gave grades
+    incentives: tuple[dict[str, str], ...] = ()  # {policy, measure, basis}: clear and grade A
 
-
-@dataclass(frozen=True)
-class Incentive:
-    uscc: str
-    domain: str
-    as_of: dt.date
-    eligible: bool
-    measure: dict[str, str] | None = None
-    why_not: tuple[str, ...] = field(default_factory=tuple)
+    @property
+    def restricted(self) -> bool:
+        return self.status == "restricted"
 
 
 @lru_cache(maxsize=256)
 def _measure(policy: str, list_type: str, domain: str) -> dict[str, str]:
     m = find_policy(policy).measure(domain)
-    return {"list_type": list_type, "measure": m.measure, "basis": m.basis}
+    return {"list_type": list_type, "measure": m.measure, "basis": MARKER.sub("", m.basis).strip()}
+
+
+@lru_cache(maxsize=1024)
+def _offers(domain: str, as_of: dt.date) -> tuple[dict[str, str], ...]:
+    """The incentives for honest enterprises that the policies in force on ``as_of`` (the
+    newest version of each) offer in ``domain``."""
+    newest: dict[str, Policy] = {}
+    for p in policies().values():
+        in_force = (p.events_from or as_of) <= as_of <= (p.events_until or as_of)
+        if in_force and (p.id not in newest or p.version > newest[p.id].version):
+            newest[p.id] = p
+    return tuple(
+        {"policy": p.key, "measure": m.measure, "basis": MARKER.sub("", m.basis).strip()}
+        for p in newest.values()
+        for m in p.incentives
+        if m.domain == domain
+    )
+
+
+def held_on(
+    session: Session, *, usccs: Sequence[str], as_of: dt.date, load: int
+) -> dict[str, str | None]:
+    """The codes of ``usccs`` that the event store holds an enterprise for as of ``as_of`` (from
+    the loads up to ``load``), each with its name then."""
+    e = Enterprise
+    out: dict[str, str | None] = {}
+    for start in range(0, len(usccs), 5_000):
+        for uscc, name in session.execute(
+            select(e.uscc, e.name)
+            .where(
+                e.uscc.in_(usccs[start : start + 5_000]),
+                e.known_from <= as_of,
+                e.load_id <= load,
+            )
+            .order_by(e.uscc, e.known_from, e.version_id)
+        ):
+            out[uscc] = name  # the latest version known wins
+    return out
 
 
 def _codes(usccs: Collection[str]) -> list[str]:
@@ -59,6 +106,18 @@ def _codes(usccs: Collection[str]) -> list[str]:
     if len(codes) > MAX_CODES:
         raise InputError(f"at most {MAX_CODES} codes per check, got {len(codes)}")
     return codes
+
+
+def code_problem(code: str, known: bool) -> tuple[str | None, str | None]:
+    """(why ``code`` is invalid, a note on a failed check character the store accepted)."""
+    shape = shape_problem(code)
+    if shape is not None:
+        return shape, None
+    expected = check_character(code[:17])
+    if expected == code[17]:
+        return None, None
+    why = f"USCC check character is {code[17]!r}, GB 32100-2015 gives {expected!r}"
+    return (None, why + "; the event store holds this code") if known else (why, None)
 
 
 def entry_statuses(
@@ -102,56 +161,67 @@ def entry_statuses(
 
 
 def check(
-    session: Session, *, usccs: Collection[str], domain: str, as_of: dt.date
-) -> dict[str, Check]:
-    """For each code: restricted in ``domain`` on ``as_of`` or not, the measures and entries."""
-    if domain not in DOMAINS:
-        raise InputError(f"unknown domain {domain!r}; domains: {list(DOMAINS)}")
-    codes = _codes(usccs)
-    found = by_code(index_for(session).in_force(codes, as_of))
-    out: dict[str, Check] = {}
-    for code in codes:
-        listed = found.get(code)
-        if not listed:
-            out[code] = Check(code, domain, as_of, False)
-            continue
-        measures = {
-            item.list_type: _measure(item.policy, item.list_type, domain) for item in listed
-        }
-        out[code] = Check(code, domain, as_of, True, tuple(measures.values()), tuple(listed))
-    return out
-
-
-def incentives(
     session: Session,
     *,
     usccs: Sequence[str],
     domain: str,
     as_of: dt.date,
-    grades: Mapping[str, str | None],
-    policy: Policy,
-) -> dict[str, Incentive]:
-    """The honest side: no record (never published on any list by ``as_of``) and grade A."""
+    known: Known | None = None,
+    refs: Sequence[str | None] | None = None,
+    grades: Mapping[str, str | None] | None = None,
+) -> list[Check]:
+    """One answer per code asked, in the order asked: its status in ``domain`` on ``as_of`` as
+    the registry knew it (``known``: now by default), the measures, the entries in force with
+    their grounds and persons, and — for a clear enterprise whose grade (``grades``) is A and
+    that never had a record — the incentives the policies offer."""
     if domain not in DOMAINS:
-        raise InputError(f"unknown domain {domain!r}; domains: {list(DOMAINS)}")
-    codes = _codes(usccs)
-    offer = next((m for m in policy.incentives if m.domain == domain), None)
-    recorded = {
-        row["uscc"]
-        for row, st in entry_statuses(session, usccs=codes, as_of=as_of)
-        if st.published_on is not None
-    }
-    out: dict[str, Incentive] = {}
-    for code in codes:
-        why = []
-        if code in recorded:
-            why.append("has a record on a joint-punishment list")
-        if grades.get(code) != "A":
-            why.append(f"grade is {grades.get(code)!r}, not 'A'")
-        if offer is None:
-            why.append(f"policy {policy.key} offers no incentive in {domain}")
-        measure = None if offer is None else {"measure": offer.measure, "basis": offer.basis}
-        out[code] = Incentive(
-            code, domain, as_of, not why, measure if not why else None, tuple(why)
+        raise InputError(f"domain: unknown {domain!r}; domains: {list(DOMAINS)}")
+    if len(usccs) > MAX_CODES:
+        raise InputError(f"usccs: at most {MAX_CODES} codes per check, got {len(usccs)}")
+    if refs is not None and len(refs) != len(usccs):
+        raise InputError("refs: one per code")
+    index = index_for(session)
+    codes = [str(u).strip().upper() for u in usccs]
+    distinct = list(dict.fromkeys(codes))
+    found = by_code(index.in_force(distinct, as_of, known))
+    firms = held_on(session, usccs=distinct, as_of=as_of, load=(known or index.known).load)
+    out: list[Check] = []
+    for i, code in enumerate(codes):
+        ref = refs[i] if refs is not None else None
+        held, name = code in firms, firms.get(code)
+        invalid, note = code_problem(code, held)
+        if invalid is not None:
+            out.append(Check(code, domain, as_of, "invalid", note=invalid, ref=ref))
+            continue
+        listed = found.get(code)
+        if listed:
+            measures = {
+                item.list_type: _measure(item.policy, item.list_type, domain) for item in listed
+            }
+            state = "restricted"
+            out.append(
+                Check(
+                    code,
+                    domain,
+                    as_of,
+                    state,
+                    name or listed[0].name,
+                    note,
+                    tuple(measures.values()),
+                    tuple(listed),
+                    ref,
+                    (grades or {}).get(code),
+                )
+            )
+            continue
+        if not held:
+            out.append(Check(code, domain, as_of, "not_found", note=note, ref=ref))
+            continue
+        grade = (grades or {}).get(code)
+        offers: tuple[dict[str, str], ...] = ()
+        if grade == "A" and not index.ever_published(code, as_of, known):
+            offers = _offers(domain, as_of)
+        out.append(
+            Check(code, domain, as_of, "clear", name, note, ref=ref, grade=grade, incentives=offers)
         )
     return out

@@ -83,5 +83,7 @@ def validated(action: str, given: Any) -> dict[str, Any]:
         raise InputError(f"{action}: {where}") from exc
     out: dict[str, Any] = parsed.model_dump(mode="json", exclude_none=True)
     if action == "correct" and not out["corrections"]:
-        raise InputError(f"correct: details.corrections: name one of {list(Corrections.model_fields)}")
+        raise InputError(
+            f"correct: details.corrections: name one of {list(Corrections.model_fields)}"
+        )
     return out

@@ -6,13 +6,23 @@ is an exact freshness token: each check reads the head (one row), appends the ac
 no longer the database's. For each entry the index holds the dates between which it was in force,
 each with the :class:`~registry.status.EntryStatus` that :func:`~registry.status.status` derives
 for that stretch; a check is then a vectorised interval test over numpy arrays.
+
+Status is bitemporal: what was in force on a day *as the registry knew it* at a moment. The
+chain is recorded in order (``recorded_at`` never falls along ``chain_seq``), so "known at t" is a
+prefix of the chain, :class:`Known` names it (with the last history load then known), and a
+check answered against a prefix answers the same forever, however the registry is corrected
+later. The current prefix is the interval test; an earlier one derives each asked entry's status
+from its actions in that prefix. The index also knows which enterprises the event store holds
+(and under which names, on which day) so that a code no enterprise has reads as not found.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import gc
 import json
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,21 +30,68 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from features.tables import Load
+from registry.clock import naive_utc
+from registry.policy import find_policy
 from registry.status import Act, EntryStatus, status
 from registry.tables import GENESIS, Action, ChainHead, Entry
 
 END = np.datetime64("9999-12-31", "D")
-NEEDS_DETAILS = ("notify", "decide", "approve_repair")
-CHAIN_READ = "registry.chain_read"  # session.info key: (transaction, length, head)
-HEAD = select(ChainHead.length, ChainHead.head_hash)  # read by every check: built once
+NEEDS_DETAILS = ("notify", "decide", "approve_repair", "correct")
+CHAIN_READ = "registry.chain_read"  # session.info key: (transaction, length, head, load)
+# read by every check, built once: the chain head and the event store's last load
+HEAD = select(
+    ChainHead.length,
+    ChainHead.head_hash,
+    select(func.coalesce(func.max(Load.load_id), 0)).scalar_subquery(),
+)
+MARKER = re.compile(r"\s*\[(?:V|P|R)\b[^\]]*\]")  # a policy file's sourcing markers
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Known:
+    """What the registry knew at a moment: the first ``chain`` actions and the history loads up
+    to ``load``."""
+
+    chain: int
+    load: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ground:
+    """A rule an entry's penalty decision meets, as a reader sees it."""
+
+    rule: str
+    title: str
+    basis: str  # without the policy file's sourcing markers
+    evidence: tuple[tuple[str, str], ...]
+    event_on: dt.date
 
 
 @lru_cache(maxsize=4096)
 def _parse(text: str) -> Any:
     return json.loads(text)
+
+
+@lru_cache(maxsize=1024)
+def _rule_text(policy: str, rule: str) -> tuple[str, str]:
+    found = find_policy(policy).rule(rule)
+    return found.title, MARKER.sub("", found.basis).strip()
+
+
+def _grounds(policy: str, grounds: list[dict[str, Any]]) -> tuple[Ground, ...]:
+    return tuple(
+        Ground(
+            g["rule"],
+            *_rule_text(policy, g["rule"]),
+            tuple((e["table"], e["id"]) for e in g["evidence"]),
+            dt.date.fromisoformat(g["event_on"]),
+        )
+        for g in grounds
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +112,9 @@ class InForce:
     automatic_removal: bool
     earliest_repair_on: dt.date | None
     state: str
+    name: str | None = None  # as corrected by the day
+    persons: tuple[tuple[str, str], ...] = ()  # (role, name) listed with the unit
+    grounds: tuple[Ground, ...] = ()
 
 
 @dataclass
@@ -86,9 +146,12 @@ def intervals(entry_id: str, acts: Sequence[Act]) -> list[Interval]:
 class RegistryIndex:
     length: int = 0
     head: str = GENESIS
+    load: int = 0  # the event store's last load, as last read
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     acts: dict[str, list[Act]] = field(default_factory=dict)
     spans: dict[str, list[Interval]] = field(default_factory=dict)
+    by_uscc: dict[str, list[str]] = field(default_factory=dict)  # entry ids of each code
+    times: list[dt.datetime] = field(default_factory=list)  # recorded_at by chain_seq - 1
     lock: threading.Lock = field(default_factory=threading.Lock)
     # flat arrays over all intervals
     uscc_ids: dict[str, int] = field(default_factory=dict)
@@ -103,8 +166,9 @@ class RegistryIndex:
         # wait for ever (seen under load with a pool smaller than the thread pool)
         connection = session.connection()
         with self.lock:
-            length, head = connection.execute(HEAD).one()
-            session.info[CHAIN_READ] = (session.get_transaction(), length, head)
+            length, head, load = connection.execute(HEAD).one()
+            session.info[CHAIN_READ] = (session.get_transaction(), length, head, load)
+            self.load = load
             if (length, head) == (self.length, self.head):
                 return self
             known = self.length and session.scalar(
@@ -115,9 +179,22 @@ class RegistryIndex:
             self._append(session, length, head)
         return self
 
+    @property
+    def known(self) -> Known:
+        """What the index knows now."""
+        return Known(self.length, self.load)
+
+    def known_at(self, session: Session, moment: dt.datetime) -> Known:
+        """What the registry knew at ``moment`` (actions and loads recorded by then)."""
+        chain = bisect.bisect_right(self.times, naive_utc(moment))
+        at = moment.astimezone(dt.UTC)
+        load = session.scalar(select(func.max(Load.load_id)).where(Load.loaded_at <= at))
+        return Known(chain, load or 0)
+
     def _reset(self) -> None:
         self.length, self.head = 0, GENESIS
         self.entries, self.acts, self.spans, self.uscc_ids = {}, {}, {}, {}
+        self.by_uscc, self.times = {}, []
 
     def _append(self, session: Session, length: int, head: str) -> None:
         details = cast(Action.details, Text)
@@ -127,7 +204,8 @@ class RegistryIndex:
                 Action.action,
                 Action.acted_on,
                 details.label("details"),
-                Action.seq,
+                Action.chain_seq,
+                Action.recorded_at,
             )
             .where(Action.chain_seq > self.length, Action.chain_seq <= length)
             .order_by(Action.entry_id, Action.seq)
@@ -146,6 +224,9 @@ class RegistryIndex:
                     cast(Entry.evidence, Text),
                     Entry.penalty_decision_id,
                     Entry.department,
+                    Entry.name,
+                    cast(Entry.persons, Text),
+                    cast(Entry.grounds, Text),
                 ).where(Entry.entry_id.in_(fresh[start : start + 5_000]))
             ).all():
                 self.entries[e[0]] = {
@@ -158,10 +239,17 @@ class RegistryIndex:
                     "evidence": e[6],
                     "penalty_decision_id": e[7],
                     "department": e[8],
+                    "name": e[9],
+                    "persons": e[10],
+                    "grounds": e[11],
                 }
-        for entry_id, kind, on, text, _ in rows:
+                self.by_uscc.setdefault(e[1], []).append(e[0])
+        recorded = sorted((r[4], naive_utc(r[5])) for r in rows)
+        for _, at in recorded:  # never falling, whatever the clock did
+            self.times.append(max(at, self.times[-1]) if self.times else at)
+        for entry_id, kind, on, text, chain_seq, _ in rows:
             parsed = _parse(text) if kind in NEEDS_DETAILS else {}
-            self.acts.setdefault(entry_id, []).append(Act(kind, on, parsed))
+            self.acts.setdefault(entry_id, []).append(Act(kind, on, parsed, chain_seq))
         for entry_id in touched:
             self.spans[entry_id] = intervals(entry_id, self.acts[entry_id])
         self.length, self.head = length, head
@@ -181,14 +269,44 @@ class RegistryIndex:
         self.a_start = np.array([iv.start for iv in items], "datetime64[D]")
         self.a_end = np.array([iv.end or dt.date.max for iv in items], "datetime64[D]")
 
-    def in_force(self, usccs: Sequence[str], as_of: dt.date) -> list[InForce]:
-        """Every entry of ``usccs`` in force on ``as_of``."""
+    def in_force(
+        self, usccs: Sequence[str], as_of: dt.date, known: Known | None = None
+    ) -> list[InForce]:
+        """Every entry of ``usccs`` in force on ``as_of``, as the registry knew it then
+        (``known``; now by default)."""
+        if known is not None and known.chain < self.length:
+            return self._in_force_known(usccs, as_of, known.chain)
         ids = [self.uscc_ids[u] for u in usccs if u in self.uscc_ids]
         if not ids or not len(self.a_items):
             return []
         day = np.datetime64(as_of, "D")
         hit = np.isin(self.a_uscc, np.array(ids)) & (self.a_start <= day) & (day < self.a_end)
         return [self._view(self.a_items[i]) for i in np.flatnonzero(hit)]
+
+    def _in_force_known(self, usccs: Sequence[str], as_of: dt.date, chain: int) -> list[InForce]:
+        out = []
+        for uscc in dict.fromkeys(usccs):
+            for entry_id in self.by_uscc.get(uscc, ()):
+                acts = [a for a in self.acts[entry_id] if a.chain_seq <= chain]
+                if not acts:
+                    continue
+                st = status(acts, on=as_of)
+                if st.in_force:
+                    out.append(self._make_view(entry_id, st, acts, as_of))
+        return out
+
+    def ever_published(self, uscc: str, as_of: dt.date, known: Known | None = None) -> bool:
+        """Whether any entry of ``uscc`` was published by ``as_of`` (as known): a record."""
+        chain = self.length if known is None else known.chain
+        return any(
+            a.action == "publish" and a.acted_on <= as_of and a.chain_seq <= chain
+            for entry_id in self.by_uscc.get(uscc, ())
+            for a in self.acts[entry_id]
+        )
+
+    def view(self, known: Known) -> KnownView:
+        """The index as of ``known``, answering :meth:`in_force` as it was answered then."""
+        return KnownView(self, known)
 
     def snapshot(self, dates: Iterable[dt.date]) -> InForceOn:
         """The entries in force on each of ``dates``, looked up now: a small, picklable
@@ -198,24 +316,49 @@ class RegistryIndex:
 
     def _view(self, iv: Interval) -> InForce:
         if iv.view is None:
-            row, st = self.entries[iv.entry_id], iv.status
-            iv.view = InForce(
-                uscc=row["uscc"],
-                entry_id=row["entry_id"],
-                list_type=row["list_type"],
-                policy=f"{row['policy_id']}@{row['policy_version']}",
-                rule=row["rule"],
-                evidence=tuple((e["table"], e["id"]) for e in json.loads(row["evidence"])),
-                penalty_decision_id=row["penalty_decision_id"],
-                department=row["department"],
-                decided_on=st.decided_on,
-                published_on=st.published_on,
-                term_ends_on=st.term_ends_on,
-                automatic_removal=st.automatic_removal,
-                earliest_repair_on=st.earliest_repair_on,
-                state=st.state,
-            )
+            iv.view = self._make_view(iv.entry_id, iv.status, self.acts[iv.entry_id], iv.start)
         return iv.view
+
+    def _make_view(
+        self, entry_id: str, st: EntryStatus, acts: Sequence[Act], on: dt.date
+    ) -> InForce:
+        row = self.entries[entry_id]
+        policy = f"{row['policy_id']}@{row['policy_version']}"
+        fixes: dict[str, Any] = {}
+        for a in acts:
+            if a.action == "correct" and a.acted_on <= on:
+                fixes.update(a.details.get("corrections", {}))
+        persons = fixes["persons"] if "persons" in fixes else json.loads(row["persons"] or "[]")
+        return InForce(
+            uscc=row["uscc"],
+            entry_id=row["entry_id"],
+            list_type=row["list_type"],
+            policy=policy,
+            rule=row["rule"],
+            evidence=tuple((e["table"], e["id"]) for e in json.loads(row["evidence"])),
+            penalty_decision_id=row["penalty_decision_id"],
+            department=row["department"],
+            decided_on=st.decided_on,
+            published_on=st.published_on,
+            term_ends_on=st.term_ends_on,
+            automatic_removal=st.automatic_removal,
+            earliest_repair_on=st.earliest_repair_on,
+            state=st.state,
+            name=fixes.get("name", row["name"]),
+            persons=tuple((p["role"], p["name"]) for p in persons),
+            grounds=_grounds(policy, json.loads(row["grounds"] or "[]")),
+        )
+
+
+@dataclass(frozen=True)
+class KnownView:
+    """The index as the registry knew it at one moment (see :meth:`RegistryIndex.view`)."""
+
+    index: RegistryIndex
+    known: Known
+
+    def in_force(self, usccs: Sequence[str], as_of: dt.date) -> list[InForce]:
+        return self.index.in_force(usccs, as_of, self.known)
 
 
 def by_code(items: Iterable[InForce]) -> dict[str, list[InForce]]:
@@ -240,13 +383,13 @@ class InForceOn:
         return [item for u in dict.fromkeys(usccs) for item in found.get(u, [])]
 
 
-def chain_read(session: Session) -> tuple[int, str] | None:
-    """The chain head (length, hash) an index refresh read in the session's current
-    transaction, if one did: what that transaction's checks were answered against."""
+def chain_read(session: Session) -> tuple[int, str, int] | None:
+    """The chain head (length, hash) and last load an index refresh read in the session's
+    current transaction, if one did: what that transaction's checks were answered against."""
     found = session.info.get(CHAIN_READ)
     if found is None or found[0] is not session.get_transaction():
         return None
-    return found[1], found[2]
+    return found[1], found[2], found[3]
 
 
 _INDEXES: dict[str, RegistryIndex] = {}

@@ -71,8 +71,7 @@ def check_date(
     if grace is None or late > grace:
         allowed = "no late entry" if grace is None else f"at most {grace} days"
         raise InputError(
-            f"on: {on} is {late} days before today ({today}); policy {policy.key} allows "
-            f"{allowed}"
+            f"on: {on} is {late} days before today ({today}); policy {policy.key} allows {allowed}"
         )
     if not late_reason or not late_reason.strip():
         raise InputError(

@@ -99,7 +99,7 @@ def check_conditions(
                 ok,
                 f"credit commitment signed on {signed}"
                 if ok
-                else "no signed credit commitment (dated on or before the day) with the application",
+                else "no credit commitment signed on or before the day with the application",
             )
     return results
 

@@ -43,11 +43,13 @@ class ActionLike(Protocol):
 
 @dataclass(frozen=True)
 class Act:
-    """One action as the state machine sees it."""
+    """One action as the state machine sees it (``chain_seq``: its place in the registry's
+    recording order, for status as known at a moment)."""
 
     action: str
     acted_on: dt.date
     details: Mapping[str, Any]
+    chain_seq: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""``safecredit registry …``: evaluate, act, show, check, verify, export."""
+"""``safecredit registry …``: evaluate, act, list, show, check, verify, export.
+
+Dates are the server's: an action takes effect today (in the registry's time zone) unless a
+regulator enters an earlier ``--on`` with ``--late-reason`` within the policy's grace; nothing
+takes effect in the future. Bad input exits 2, a refusal by the procedure 1."""
 
 from __future__ import annotations
 
@@ -11,17 +15,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry import clock
 from registry.chain import verify as verify_chain
+from registry.check import STATUSES
 from registry.check import check as check_codes
-from registry.errors import RegistryError
+from registry.errors import InputError, RegistryError
 from registry.evaluate import evaluate as evaluate_rules
+from registry.evaluate import evidence_text
 from registry.export import export as export_list
-from registry.policy import find_policy
+from registry.index import index_for
+from registry.policy import DOMAINS, find_policy
 from registry.procedure import act as act_on
 from registry.procedure import actions_of, propose
-from registry.status import ACTIONS, allowed_actions, status
+from registry.status import ACTIONS, TRANSITIONS, allowed_actions, status
 from registry.tables import Entry
 from service.db import migrated_engine
 from service.settings import get_settings
@@ -31,6 +40,13 @@ act_app = typer.Typer(help="Record one step of the procedure on an entry.")
 app.add_typer(act_app, name="act")
 
 Day = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
+OptionalDay = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
+STATES = sorted({*TRANSITIONS, *(s for moves in TRANSITIONS.values() for s in moves.values())})
+
+
+def today() -> dt.date:
+    """The registry's date now, in its time zone."""
+    return clock.today(get_settings().registry.time_zone)
 
 
 @contextmanager
@@ -39,6 +55,9 @@ def _session() -> Iterator[Session]:
     try:
         with Session(engine) as session, session.begin():
             yield session
+    except InputError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except RegistryError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -46,49 +65,103 @@ def _session() -> Iterator[Session]:
         engine.dispose()
 
 
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1, default=str)
+
+
+def _known_at(text: str | None) -> dt.datetime | None:
+    """``--known-at``: an ISO time (UTC unless it says otherwise), not in the future."""
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise _fail(f"--known-at: {text!r} is not an ISO date or time") from exc
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    if moment > clock.now():
+        raise _fail(f"--known-at: {text} is in the future")
+    return moment
 
 
 @app.command()
 def evaluate(
     as_of: Day,
     policy: Annotated[str, typer.Option(help="policy id or id@version")] = "mem11",
-    record: Annotated[bool, typer.Option(help="enter the proposals of --department")] = False,
-    department: Annotated[str, typer.Option()] = "",
+    record: Annotated[
+        bool, typer.Option(help="enter, today, the proposals of --department")
+    ] = False,
+    department: Annotated[str, typer.Option(help="the department that imposed the penalty")] = "",
     actor: Annotated[str, typer.Option()] = "",
 ) -> None:
-    """Apply the policy's rules to the history known on AS_OF; list (or record) new proposals."""
+    """Apply the policy's rules to the history known on AS_OF; list (or record) new proposals,
+    one per penalty decision, with every rule it meets."""
+    if record and not department.strip():
+        raise _fail("--record needs --department: only the penalising department enters a listing")
+    if record and not actor.strip():
+        raise _fail("--record needs --actor")
     pol, on = find_policy(policy), as_of.date()
+    if on > today():
+        raise _fail(f"--as-of: {on} is after today ({today()})")
     with _session() as s:
         found = evaluate_rules(s, policy=pol, as_of=on)
+        mine = [p for p in found if p.department == department]
         for p in found:
-            line = f"{p.rule}\t{p.uscc}\t{p.penalty_decision_id}\t{p.department}\t{p.evidence}"
+            line = f"{p.summary}\t{p.uscc}\t{p.name or ''}\t{p.penalty_decision_id}\t{p.department}"
             if record and p.department == department:
+                day = today()
                 entry = propose(
-                    s, proposal=p, policy=pol, actor=actor, department=department, on=on
+                    s, proposal=p, policy=pol, actor=actor, department=department, on=day, today=day
                 )
                 line += f"\tentered {entry.entry_id}"
             typer.echo(line)
         typer.echo(f"{len(found)} new proposal(s) under {pol.key} as of {on}")
+    if record and not mine:
+        others = sorted({p.department for p in found})
+        raise _fail(
+            f"no new proposals for {department!r}"
+            + (f"; departments with proposals: {', '.join(others)}" if others else ""),
+            1,
+        )
 
 
 def _action_command(action: str) -> Callable[..., None]:
     def command(
         entry_id: str,
-        on: Day,
         actor: Annotated[str, typer.Option()],
         department: Annotated[str, typer.Option()],
         reason: Annotated[str, typer.Option()],
-        commitment_signed_on: Annotated[str | None, typer.Option()] = None,
-        corrections: Annotated[str | None, typer.Option(help="JSON object")] = None,
+        on: Annotated[
+            dt.datetime | None,
+            typer.Option(formats=["%Y-%m-%d"], help="the day it takes effect (today)"),
+        ] = None,
+        late_reason: Annotated[
+            str | None, typer.Option(help="why an earlier --on is entered only now")
+        ] = None,
+        commitment_signed_on: Annotated[
+            str | None, typer.Option(help="apply-repair: the credit commitment's date")
+        ] = None,
+        corrections: Annotated[
+            str | None, typer.Option(help='correct: a JSON object, e.g. {"name": "…"}')
+        ] = None,
+        note: Annotated[str | None, typer.Option()] = None,
         expected_version: Annotated[int | None, typer.Option()] = None,
     ) -> None:
         details: dict[str, Any] = {}
         if commitment_signed_on:
             details["commitment_signed_on"] = commitment_signed_on
+        if note:
+            details["note"] = note
         if corrections:
-            details["corrections"] = json.loads(corrections)
+            try:
+                details["corrections"] = json.loads(corrections)
+            except json.JSONDecodeError as exc:
+                raise _fail(f"--corrections: not JSON ({exc.msg} at character {exc.pos})") from exc
+        day = today()
         with _session() as s:
             row = act_on(
                 s,
@@ -96,17 +169,29 @@ def _action_command(action: str) -> Callable[..., None]:
                 action=action,
                 actor=actor,
                 department=department,
-                on=on.date(),
+                on=on.date() if on else day,
                 reason=reason,
                 details=details,
                 expected_version=expected_version,
+                today=day,
+                late_reason=late_reason,
             )
             typer.echo(
-                f"{action} recorded: entry {entry_id} step {row.seq}, chain "
+                f"{action} recorded: entry {entry_id} step {row.seq}, on {row.acted_on}, "
+                f"recorded at {row.recorded_at.isoformat(timespec='seconds')}, chain "
                 f"{row.chain_seq} {row.hash[:16]}…"
             )
+            precheck = row.details.get("precheck")
+            if precheck:
+                for name, result in precheck["conditions"].items():
+                    mark = "met" if result["met"] else "missing"
+                    typer.echo(f"  {name}: {mark} — {result['why']}")
+                typer.echo(
+                    "  earliest approval: "
+                    + (precheck["earliest_approval_on"] or "once the missing conditions are met")
+                )
 
-    command.__doc__ = f"Record '{action}' on ENTRY_ID."
+    command.__doc__ = f"Record '{action}' on ENTRY_ID (today, or a late --on with --late-reason)."
     return command
 
 
@@ -114,27 +199,77 @@ for _action in sorted(ACTIONS - {"propose"}):
     act_app.command(name=_action.replace("_", "-"))(_action_command(_action))
 
 
+@app.command("list")
+def list_entries(
+    state: Annotated[str | None, typer.Option(help=f"one of {', '.join(STATES)}")] = None,
+    department: Annotated[str | None, typer.Option()] = None,
+    uscc: Annotated[str | None, typer.Option()] = None,
+    on: OptionalDay = None,
+) -> None:
+    """Entries with their state on ON (today): id, USCC, name, rules, state and dates; a header
+    row first, tab-separated."""
+    if state is not None and state not in STATES:
+        raise _fail(f"--state: {state!r} is not one of {', '.join(STATES)}")
+    day = on.date() if on else today()
+    with _session() as s:
+        query = select(Entry).order_by(Entry.uscc, Entry.entry_id)
+        if department:
+            query = query.where(Entry.department == department)
+        if uscc:
+            query = query.where(Entry.uscc == uscc.strip().upper())
+        typer.echo(
+            "entry_id\tuscc\tname\trules\tstate\tproposed_on\tdecided_on\tpublished_on"
+            "\tterm_ends_on\tdepartment"
+        )
+        for entry in s.scalars(query):
+            st = status(actions_of(s, entry_id=entry.entry_id), on=day)
+            if state is not None and st.state != state:
+                continue
+            rules = ",".join(g["rule"] for g in entry.grounds)
+            cells = (
+                entry.entry_id,
+                entry.uscc,
+                entry.name or "",
+                rules,
+                st.state,
+                *(str(d or "") for d in (st.proposed_on, st.decided_on, st.published_on)),
+                str(st.term_ends_on or ""),
+                entry.department,
+            )
+            typer.echo("\t".join(cells))
+
+
 @app.command()
 def show(
-    entry_id: str, on: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None
+    entry_id: str,
+    on: OptionalDay = None,
+    known_at: Annotated[
+        str | None, typer.Option(help="as the registry knew it at this time (ISO)")
+    ] = None,
 ) -> None:
-    """An entry, its actions and its status on ON (today by default)."""
-    day = on.date() if on else dt.date.today()
+    """An entry, its actions (each with the day it takes effect and when it was recorded) and
+    its status on ON (today), as known now or at --known-at."""
+    day = on.date() if on else today()
+    moment = _known_at(known_at)
     with _session() as s:
         entry = s.get(Entry, entry_id)
         if entry is None:
-            typer.echo(f"no registry entry {entry_id!r}", err=True)
-            raise typer.Exit(1)
+            raise _fail(f"no registry entry {entry_id!r}", 1)
         acts = actions_of(s, entry_id=entry_id)
+        if moment is not None:
+            known = index_for(s).known_at(s, moment)
+            acts = [a for a in acts if a.chain_seq <= known.chain]
         typer.echo(
             _json(
                 {
                     "entry": {c.name: getattr(entry, c.name) for c in Entry.__table__.columns},
+                    "evidence": evidence_text((e["table"], e["id"]) for e in entry.evidence),
                     "actions": [
                         {
                             "seq": a.seq,
                             "action": a.action,
                             "on": a.acted_on,
+                            "recorded_at": a.recorded_at,
                             "actor": a.actor,
                             "department": a.department,
                             "reason": a.reason,
@@ -144,7 +279,7 @@ def show(
                         for a in acts
                     ],
                     "status": asdict(status(acts, on=day)),
-                    "allowed_now": allowed_actions(acts, on=day),
+                    "allowed_now": allowed_actions(acts, on=day) if moment is None else [],
                 }
             )
         )
@@ -153,13 +288,25 @@ def show(
 @app.command()
 def check(
     usccs: list[str],
-    domain: Annotated[str, typer.Option()],
-    as_of: Day,
+    domain: Annotated[str, typer.Option(help=f"one of {', '.join(DOMAINS)}")],
+    as_of: OptionalDay = None,
+    known_at: Annotated[
+        str | None, typer.Option(help="as the registry knew it at this time (ISO)")
+    ] = None,
 ) -> None:
-    """Is each USCC restricted in DOMAIN on AS_OF? With the entries in force."""
+    """Each USCC's status in DOMAIN on AS_OF (today): restricted, clear, not_found or invalid,
+    with the entries in force. Exit 0 whatever the statuses."""
+    if domain not in DOMAINS:
+        raise _fail(f"--domain: {domain!r} is not one of {', '.join(DOMAINS)}")
+    day = as_of.date() if as_of else today()
+    moment = _known_at(known_at)
     with _session() as s:
-        result = check_codes(s, usccs=usccs, domain=domain, as_of=as_of.date())
-        typer.echo(_json([asdict(c) for c in result.values()]))
+        known = index_for(s).known_at(s, moment) if moment is not None else None
+        result = check_codes(s, usccs=usccs, domain=domain, as_of=day, known=known)
+        rows = [{**asdict(c), "restricted": c.restricted} for c in result]
+        typer.echo(_json(rows))
+    counts = {k: sum(c.status == k for c in result) for k in STATUSES}
+    typer.echo(", ".join(f"{n} {k}" for k, n in counts.items() if n), err=True)
 
 
 @app.command()

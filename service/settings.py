@@ -10,8 +10,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR = Path("var")
@@ -54,6 +55,21 @@ class ServiceSettings(BaseModel):
     key_cache_seconds: float = Field(default=5.0, ge=0)  # a revoked key's grace elsewhere
 
 
+class RegistrySettings(BaseModel):
+    """The joint-punishment registry's clock: its today is the date in this time zone."""
+
+    time_zone: str = "Asia/Shanghai"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+        return name
+
+
 class SparkSettings(BaseModel):
     """Batch runs on Apache Spark (``--engine spark``) and the Parquet export they read."""
 
@@ -81,6 +97,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     mlflow: MlflowSettings = MlflowSettings()
     service: ServiceSettings = ServiceSettings()
+    registry: RegistrySettings = RegistrySettings()
     spark: SparkSettings = SparkSettings()
 
     @model_validator(mode="before")

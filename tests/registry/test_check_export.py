@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from registry.check import MAX_CODES, check, incentives
+from registry.check import MAX_CODES, check
 from registry.errors import InputError
 from registry.evaluate import evaluate
 from registry.export import export
@@ -32,18 +32,24 @@ def _publish(session, history, policy, published_on):
 def test_check_many_codes_on_past_and_future_dates(session, history, mem11):
     listed = [_publish(session, history, mem11, D(2024, 3, 1 + i))[0] for i in range(3)]
     clean = [new_uscc() for _ in range(5)]
-    result = check(session, usccs=listed + clean, domain="financing", as_of=D(2024, 3, 2))
-    assert [result[u].restricted for u in listed] == [True, True, False]
-    assert not any(result[u].restricted for u in clean)
-    (item,) = result[listed[0]].entries
+    asked = listed + clean
+    result = check(session, usccs=asked, domain="financing", as_of=D(2024, 3, 2))
+    assert [c.uscc for c in result] == asked  # the order asked
+    assert [c.status for c in result] == ["restricted", "restricted", "clear"] + ["not_found"] * 5
+    assert [c.restricted for c in result[:3]] == [True, True, False]
+    (item,) = result[0].entries
     assert (item.rule, item.published_on, item.decided_on) == ("S6", D(2024, 3, 1), D(2024, 3, 1))
     assert item.evidence[0][0] == "violations"
+    assert result[0].name == item.name == f"企业{listed[0][-6:]}"
+    assert ("legal_representative", "张三") in item.persons
+    (ground,) = item.grounds
+    assert ground.title == mem11.rule("S6").title and "[R" not in ground.basis
     later = check(session, usccs=listed, domain="financing", as_of=D(2027, 3, 2))
-    assert [later[u].restricted for u in listed] == [False, False, True]
+    assert [c.restricted for c in later] == [False, False, True]
 
 
 def test_check_refuses_bad_input(session):
-    with pytest.raises(InputError, match="unknown domain"):
+    with pytest.raises(InputError, match="unknown"):
         check(session, usccs=["x"], domain="parking", as_of=D(2024, 1, 1))
     with pytest.raises(InputError, match=f"at most {MAX_CODES}"):
         check(
@@ -56,26 +62,26 @@ def test_check_refuses_bad_input(session):
 
 def test_incentives_need_no_record_and_grade_a(session, history, mem11):
     listed, _ = _publish(session, history, mem11, D(2024, 3, 1))
-    clean, graded_b = new_uscc(), new_uscc()
-    out = incentives(
-        session,
-        usccs=[listed, clean, graded_b],
-        domain="government_procurement",
-        as_of=D(2024, 6, 1),
-        grades={listed: "A", clean: "A", graded_b: "B"},
-        policy=mem11,
+    clean, graded_b = history.enterprise(), history.enterprise()
+    grades = {listed: "A", clean: "A", graded_b: "B"}
+    asked = [listed, clean, graded_b]
+    out = check(session, usccs=asked, domain="government_procurement", as_of=D(2024, 6, 1))
+    assert all(not c.incentives and c.grade is None for c in out)  # no grades given: none
+    out = check(
+        session, usccs=asked, domain="government_procurement", as_of=D(2024, 6, 1), grades=grades
     )
-    assert out[clean].eligible and out[clean].measure["measure"] == "同等条件下优先考虑"
-    assert not out[listed].eligible and "record" in out[listed].why_not[0]
-    assert not out[graded_b].eligible
-    assert not incentives(
-        session,
-        usccs=[clean],
-        domain="state_land",
-        as_of=D(2024, 6, 1),
-        grades={clean: "A"},
-        policy=mem11,
-    )[clean].eligible
+    assert [c.status for c in out] == ["restricted", "clear", "clear"]
+    (offer,) = out[1].incentives
+    assert offer["measure"] == "同等条件下优先考虑" and offer["policy"] == "mem11@2026.11"
+    assert "[R" not in offer["basis"]
+    assert not out[0].incentives and not out[2].incentives
+    # a record stays a record after removal: no incentive once ever published
+    (after,) = check(
+        session, usccs=[listed], domain="government_procurement", as_of=D(2028, 1, 1), grades=grades
+    )
+    assert after.status == "clear" and not after.incentives
+    (land,) = check(session, usccs=[clean], domain="state_land", as_of=D(2024, 6, 1), grades=grades)
+    assert not land.incentives  # the policy offers none in that domain
 
 
 def test_export_writes_the_published_list_with_the_chain_head(session, history, mem11, tmp_path):

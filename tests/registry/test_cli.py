@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from service.cli_registry import app
 from service.db import make_engine, upgrade
 from service.settings import get_settings
+from features.uscc import with_check
 from tests.registry.conftest import D, History
 
 DEPT = "太原市应急管理局"
@@ -34,40 +35,115 @@ def db(tmp_path, monkeypatch):
     get_settings.cache_clear()
 
 
-def test_cli_walk_from_proposal_to_removal(db, tmp_path):
+def test_cli_walk_from_proposal_to_removal(db, tmp_path, frozen):
     run = CliRunner().invoke
+    frozen.day = D(2024, 2, 2)
     out = run(
         app,
         ["evaluate", "--as-of", "2024-02-02", "--record", "--department", DEPT, "--actor", "reg-1"],
     )
     assert out.exit_code == 0, out.output
+    assert "S6 (violations V-" in out.output and "('" not in out.output  # readable
     entry_id = re.search(r"entered ([0-9a-f]{32})", out.output).group(1)
     again = run(app, ["evaluate", "--as-of", "2024-02-02"])
     assert "0 new proposal(s)" in again.output
     who = ["--actor", "reg-1", "--department", DEPT]
-    for action, on in [
-        ("notify", "2024-02-05"),
-        ("decide", "2024-03-01"),
-        ("publish", "2024-03-04"),
+    for action, day in [
+        ("notify", D(2024, 2, 5)),
+        ("decide", D(2024, 3, 1)),
+        ("publish", D(2024, 3, 4)),
     ]:
-        res = run(app, ["act", action, entry_id, "--on", on, *who, "--reason", action])
+        frozen.day = day
+        res = run(app, ["act", action, entry_id, *who, "--reason", action])
         assert res.exit_code == 0, res.output
-    refused = run(
-        app, ["act", "apply-repair", entry_id, "--on", "2024-06-01", *who, "--reason", "too early"]
-    )
+        assert f"on {day}" in res.output and "recorded at" in res.output
+    frozen.day = D(2024, 6, 1)
+    refused = run(app, ["act", "apply-repair", entry_id, *who, "--reason", "too early"])
     assert refused.exit_code == 1 and "from 2025-03-04" in refused.output
     checked = run(app, ["check", db, "--domain", "bidding", "--as-of", "2024-06-01"])
-    assert json.loads(checked.output)[0]["restricted"] is True
-    for args in (
-        ["apply-repair", "--commitment-signed-on", "2025-03-01", "--on", "2025-03-04"],
-        ["approve-repair", "--on", "2025-03-10"],
-    ):
-        res = run(app, ["act", args[0], entry_id, *args[1:], *who, "--reason", "repair"])
-        assert res.exit_code == 0, res.output
+    (result,) = json.loads(checked.stdout)
+    assert (result["status"], result["restricted"]) == ("restricted", True)
+    frozen.day = D(2025, 3, 4)
+    res = run(
+        app,
+        ["act", "apply-repair", entry_id, "--commitment-signed-on", "2025-03-01", *who,
+         "--reason", "repair"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "term_served: met" in res.output and "earliest approval: 2025-03-04" in res.output
+    frozen.day = D(2025, 3, 10)
+    res = run(app, ["act", "approve-repair", entry_id, *who, "--reason", "repair"])
+    assert res.exit_code == 0, res.output
     checked = run(app, ["check", db, "--domain", "bidding", "--as-of", "2025-03-10"])
-    assert json.loads(checked.output)[0]["restricted"] is False
-    shown = run(app, ["show", entry_id, "--on", "2025-03-10"])
-    assert json.loads(shown.output)["status"]["state"] == "removed"
+    assert json.loads(checked.stdout)[0]["status"] == "clear"
+    shown = json.loads(run(app, ["show", entry_id, "--on", "2025-03-10"]).output)
+    assert shown["status"]["state"] == "removed"
+    assert [a["on"] for a in shown["actions"]][-1] == "2025-03-10"
+    assert all(a["recorded_at"] for a in shown["actions"])
+    listed = run(app, ["list", "--state", "removed", "--on", "2025-03-10"]).output.splitlines()
+    assert listed[0].startswith("entry_id\tuscc\tname\trules\tstate")
+    assert len(listed) == 2 and listed[1].split("\t")[:5] == [
+        entry_id, db, f"企业{db[-6:]}", "S6", "removed"
+    ]  # fmt: skip
+    assert run(app, ["list", "--state", "published"]).output.count("\n") == 1  # the header
     assert run(app, ["verify"]).exit_code == 0
     exported = run(app, ["export", "--as-of", "2024-06-01", "--out", str(tmp_path / "x")])
     assert exported.exit_code == 0 and (tmp_path / "x" / "published-2024-06-01.json").exists()
+
+
+def test_cli_dates_are_the_servers(db, frozen):
+    run = CliRunner().invoke
+    frozen.day = D(2024, 2, 2)
+    out = run(app, ["evaluate", "--as-of", "2024-02-02", "--record", "--department", DEPT,
+                    "--actor", "reg-1"])  # fmt: skip
+    entry_id = re.search(r"entered ([0-9a-f]{32})", out.output).group(1)
+    who = ["--actor", "reg-1", "--department", DEPT, "--reason", "notice"]
+    future = run(app, ["act", "notify", entry_id, "--on", "2024-02-03", *who])
+    assert future.exit_code == 2 and "after today (2024-02-02)" in future.output
+    frozen.day = D(2024, 3, 20)
+    too_late = run(app, ["act", "notify", entry_id, "--on", "2024-02-05", *who, "--late-reason",
+                         "paper notice"])  # fmt: skip
+    assert too_late.exit_code == 2 and "allows at most 30 days" in too_late.output
+    no_reason = run(app, ["act", "notify", entry_id, "--on", "2024-03-01", *who])
+    assert no_reason.exit_code == 2 and "late_reason" in no_reason.output
+    late = run(app, ["act", "notify", entry_id, "--on", "2024-03-01", *who, "--late-reason",
+                     "notice served on paper"])  # fmt: skip
+    assert late.exit_code == 0, late.output
+    shown = json.loads(run(app, ["show", entry_id]).output)
+    assert shown["actions"][-1]["details"]["late_entry"] == {
+        "entered_on": "2024-03-20",
+        "reason": "notice served on paper",
+    }
+    bad = run(app, ["act", "correct", entry_id, *who, "--corrections", "{name: x"])
+    assert bad.exit_code == 2 and "--corrections: not JSON" in bad.output
+    assert "Traceback" not in bad.output
+    unknown = run(app, ["act", "correct", entry_id, *who, "--corrections", '{"rule": "S1"}'])
+    assert unknown.exit_code == 2 and "details.corrections.rule" in unknown.output
+
+
+def test_cli_evaluate_record_needs_a_department_with_proposals(db, frozen):
+    run = CliRunner().invoke
+    frozen.day = D(2024, 2, 2)
+    bare = run(app, ["evaluate", "--as-of", "2024-02-02", "--record", "--actor", "reg-1"])
+    assert bare.exit_code == 2 and "--record needs --department" in bare.output
+    other = run(app, ["evaluate", "--as-of", "2024-02-02", "--record", "--department", "别的局",
+                      "--actor", "reg-1"])  # fmt: skip
+    assert other.exit_code == 1 and f"departments with proposals: {DEPT}" in other.output
+    future = run(app, ["evaluate", "--as-of", "2024-02-03"])
+    assert future.exit_code == 2
+
+
+def test_cli_check_gives_four_statuses(db, frozen):
+    frozen.day = D(2024, 6, 1)
+    unknown = with_check("91140100MA0000001")
+    wrong_check = db[:17] + ("0" if db[17] != "0" else "1")
+    out = CliRunner().invoke(
+        app, ["check", db, unknown, "12345", wrong_check, "--domain", "bidding"]
+    )
+    assert out.exit_code == 0, out.output
+    results = json.loads(out.stdout)
+    assert [r["status"] for r in results] == ["clear", "not_found", "invalid", "invalid"]
+    assert results[0]["name"] == f"企业{db[-6:]}" and results[0]["as_of"] == "2024-06-01"
+    assert "18 characters" in results[2]["note"]
+    assert "check character" in results[3]["note"]
+    assert not any(r["restricted"] for r in results)

@@ -32,7 +32,11 @@ def test_shipped_policies_load_with_version_and_hash():
     assert mem11.sha256 == hashlib.sha256(raw).hexdigest()
     for policy in shipped.values():
         same = shipped[f"{policy.id}@2026.11"]
-        assert (policy.rules, policy.term, policy.measures) == (same.rules, same.term, same.measures)
+        assert (policy.rules, policy.term, policy.measures) == (
+            same.rules,
+            same.term,
+            same.measures,
+        )
         assert {m.domain for m in policy.measures} == set(DOMAINS)
         for rule in policy.rules:
             assert rule.entry_standard and rule.removal and rule.procedure and rule.remedies

@@ -48,7 +48,7 @@ def _listed(session, history, policy, *, rule_event, published_on, fulfilled_on=
 
 
 def _in_force(session, uscc, on):
-    return check(session, usccs=[uscc], domain="government_procurement", as_of=on)[uscc].restricted
+    return check(session, usccs=[uscc], domain="government_procurement", as_of=on)[0].restricted
 
 
 def test_current_regime_expires_automatically_after_three_years(session, history, mem11):
@@ -61,7 +61,7 @@ def test_current_regime_expires_automatically_after_three_years(session, history
     assert not _in_force(session, uscc, D(2027, 4, 1))
     st = status(actions_of(session, entry_id=entry.entry_id), on=D(2027, 4, 1))
     assert (st.state, st.removal, st.removed_on) == ("expired", "expiry", D(2027, 4, 1))
-    result = check(session, usccs=[uscc], domain="bidding", as_of=D(2025, 1, 1))[uscc]
+    (result,) = check(session, usccs=[uscc], domain="bidding", as_of=D(2025, 1, 1))
     (item,) = result.entries
     assert item.rule == "S1" and item.term_ends_on == D(2027, 4, 1)
     assert item.earliest_repair_on == D(2025, 4, 1)

@@ -157,7 +157,7 @@ class Procedure(RuleBasedStateMachine):
             assert st_.state in TRANSITIONS
             assert st_ == status([a for a in acts if a.acted_on <= probe], on=probe)
             checked = check(self.session, usccs=[self.entry.uscc], domain="bidding", as_of=probe)
-            assert checked[self.entry.uscc].restricted == st_.in_force
+            assert checked[0].restricted == st_.in_force
 
     @invariant()
     def chain_verifies(self):
