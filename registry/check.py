@@ -10,8 +10,8 @@ entries of the codes asked about in one query, their actions in another.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
@@ -168,12 +168,13 @@ def check(
     as_of: dt.date,
     known: Known | None = None,
     refs: Sequence[str | None] | None = None,
-    grades: Mapping[str, str | None] | None = None,
+    grades: Mapping[str, str] | Callable[[list[str]], Mapping[str, str]] | None = None,
 ) -> list[Check]:
     """One answer per code asked, in the order asked: its status in ``domain`` on ``as_of`` as
     the registry knew it (``known``: now by default), the measures, the entries in force with
-    their grounds and persons, and — for a clear enterprise whose grade (``grades``) is A and
-    that never had a record — the incentives the policies offer."""
+    their grounds and persons, and — for a clear enterprise whose grade is A and that never had
+    a record — the incentives the policies offer. ``grades``: the credit grades by code, or a
+    function giving those of the clear codes it is called with."""
     if domain not in DOMAINS:
         raise InputError(f"domain: unknown {domain!r}; domains: {list(DOMAINS)}")
     if len(usccs) > MAX_CODES:
@@ -210,18 +211,24 @@ def check(
                     tuple(measures.values()),
                     tuple(listed),
                     ref,
-                    (grades or {}).get(code),
                 )
             )
             continue
         if not held:
             out.append(Check(code, domain, as_of, "not_found", note=note, ref=ref))
             continue
-        grade = (grades or {}).get(code)
-        offers: tuple[dict[str, str], ...] = ()
-        if grade == "A" and not index.ever_published(code, as_of, known):
-            offers = _offers(domain, as_of)
-        out.append(
-            Check(code, domain, as_of, "clear", name, note, ref=ref, grade=grade, incentives=offers)
-        )
+        out.append(Check(code, domain, as_of, "clear", name, note, ref=ref))
+    if grades is None:
+        return out
+    clear = list(dict.fromkeys(c.uscc for c in out if c.status == "clear"))
+    graded = grades(clear) if callable(grades) else grades
+    for i, c in enumerate(out):
+        grade = graded.get(c.uscc)
+        if c.status == "clear" and grade is not None:
+            offers: tuple[dict[str, str], ...] = ()
+            if grade == "A" and not index.ever_published(c.uscc, as_of, known):
+                offers = _offers(domain, as_of)
+            out[i] = replace(c, grade=grade, incentives=offers)
+        elif c.status == "restricted":
+            out[i] = replace(c, grade=graded.get(c.uscc))
     return out

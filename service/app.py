@@ -95,6 +95,7 @@ def create_app(
         )
         app.state.sessions = sessions(app.state.engine)
         app.state.limits = limits
+        app.state.time_zone = settings.registry.time_zone
         app.state.principals = Principals(limits.key_cache_seconds)
         if scorer is not None:
             app.state.champion = Champion.of(scorer)

@@ -25,6 +25,7 @@ from features.training import as_of_grid, training_set
 from models.policy import ScoringPolicy, load_policy
 from models.recourse import Actions, load_actions
 from models.training import Trained, fit_all, load_config
+from registry import clock
 from service.db import make_engine, upgrade
 
 PG_URL = os.environ.get(
@@ -144,3 +145,36 @@ def policy() -> ScoringPolicy:
 @pytest.fixture(scope="session")
 def actions() -> Actions:
     return load_actions()
+
+
+class Clock:
+    """The server's clock, set by the test: ``clock.day = D(2024, 2, 5)`` makes that the
+    registry's today (noon in Shanghai)."""
+
+    def __init__(self, day: dt.date) -> None:
+        self.moment = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        self.day = day
+
+    @property
+    def day(self) -> dt.date:
+        return self.moment.astimezone(clock.zone(clock.TIME_ZONE)).date()
+
+    @day.setter
+    def day(self, value: dt.date) -> None:
+        # a new day starts later than every moment before it: the clock never goes back
+        self.moment = max(
+            dt.datetime.combine(value, dt.time(4, 0), tzinfo=dt.UTC),
+            self.moment + dt.timedelta(microseconds=1),
+        )
+
+    def now(self) -> dt.datetime:
+        self.moment += dt.timedelta(microseconds=1)
+        return self.moment
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The registry's clock under the test's control (starting on 2024-01-01)."""
+    fake = Clock(dt.date(2024, 1, 1))
+    monkeypatch.setattr(clock, "now", fake.now)
+    return fake

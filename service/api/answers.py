@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from features.store import History, read_history
-from registry.check import check
-from registry.index import HEAD, InForce, chain_read
+from registry.check import Check, check
+from registry.index import HEAD, InForce, Known, chain_read, index_for
 from service import ledger
 from service.api.schemas import ListingRef
 from service.books import Books
@@ -33,6 +33,47 @@ def listing(item: InForce) -> dict[str, Any]:
     return {k: _json(getattr(item, k)) for k in LISTING_FIELDS}
 
 
+def _refs(evidence: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    return [{"table": t, "id": i} for t, i in evidence]
+
+
+def check_entry(item: InForce) -> dict[str, Any]:
+    """An entry in force as a check shows it (listing fields, name, persons, grounds)."""
+    return {
+        **listing(item),
+        "name": item.name,
+        "persons": [{"role": r, "name": n} for r, n in item.persons],
+        "grounds": [
+            {
+                "rule": g.rule,
+                "title": g.title,
+                "basis": g.basis,
+                "evidence": _refs(g.evidence),
+                "event_on": g.event_on.isoformat(),
+            }
+            for g in item.grounds
+        ],
+        "evidence": _refs(item.evidence),
+    }
+
+
+def known_of(versions: dict[str, Any]) -> Known | None:
+    """What the registry knew when a decision was answered, as its versions recorded it (None
+    for decisions recorded before it was: replayed against the registry as known now)."""
+    found = versions.get("registry_known")
+    return None if not found else Known(int(found["chain"]), int(found["load"]))
+
+
+def record_known(session: Session, versions: dict[str, Any], known: Known | None = None) -> Known:
+    """Put what the answer read the registry as (``known``, or the prefix the transaction's
+    index refresh read) into ``versions``."""
+    if known is None:
+        read = chain_read(session)
+        known = index_for(session).known if read is None else Known(read[0], read[2])
+    versions["registry_known"] = {"chain": known.chain, "load": known.load}
+    return known
+
+
 def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
@@ -44,20 +85,25 @@ def score_output(
     *,
     history: History | None = None,
     books: Books | None = None,
+    known: Known | None = None,
 ) -> dict[str, Any]:
     """A score's output (everything but its decision id) from ``{uscc, as_of}``: from the day's
     score book when there is a current one, computed otherwise (``history`` is the enterprise's,
-    when the caller has read it already)."""
+    when the caller has read it already; ``known``: listings as the registry knew them then,
+    for a replay)."""
     uscc, as_of = inputs["uscc"], dt.date.fromisoformat(inputs["as_of"])
     batch = None
-    if books is not None and history is None:
+    if books is not None and history is None and known is None:
         batch = books.batch(session, scorer, as_of=as_of, usccs=[uscc])
     if batch is None:
         history = history or read_history(session, usccs=[uscc])
-        known = history.table_at("enterprises", as_of)
-        if not (known["uscc"] == uscc).any():
+        held = history.table_at("enterprises", as_of)
+        if not (held["uscc"] == uscc).any():
             raise NotFound(f"uscc: no enterprise {uscc} known as of {as_of}")
-        batch = score_batch(session, scorer, as_of=as_of, usccs=[uscc], history=history)
+        listings = None if known is None else index_for(session).view(known)
+        batch = score_batch(
+            session, scorer, as_of=as_of, usccs=[uscc], history=history, listings=listings
+        )
     d = decisions_of(scorer, batch)[0]
     return {
         "uscc": d.uscc,
@@ -77,23 +123,64 @@ def score_output(
     }
 
 
-def check_output(session: Session, inputs: dict[str, Any]) -> dict[str, Any]:
-    """A registry check's output from ``{usccs, domain, as_of}``."""
+def check_output(
+    session: Session,
+    inputs: dict[str, Any],
+    *,
+    known: Known,
+    grades: Callable[[list[str]], dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A registry check's output from ``{usccs, refs, domain, as_of, known_at}``, the registry
+    as ``known`` then; ``grades`` gives the credit grade of the clear codes (for incentives)."""
     as_of = dt.date.fromisoformat(inputs["as_of"])
-    found = check(session, usccs=inputs["usccs"], domain=inputs["domain"], as_of=as_of)
+    found = check(
+        session,
+        usccs=inputs["usccs"],
+        refs=inputs.get("refs"),
+        domain=inputs["domain"],
+        as_of=as_of,
+        known=known,
+        grades=grades,
+    )
     return {
         "domain": inputs["domain"],
         "as_of": as_of.isoformat(),
-        "results": [
-            {
-                "uscc": c.uscc,
-                "restricted": c.restricted,
-                "measures": list(c.measures),
-                "entries": [listing(x) for x in c.entries],
-            }
-            for c in found.values()
-        ],
+        "known_at": inputs["known_at"],
+        "results": [_check_item(c) for c in found],
     }
+
+
+def _check_item(c: Check) -> dict[str, Any]:
+    return {
+        "ref": c.ref,
+        "uscc": c.uscc,
+        "status": c.status,
+        "restricted": c.restricted,
+        "name": c.name,
+        "note": c.note,
+        "grade": c.grade,
+        "measures": list(c.measures),
+        "entries": [check_entry(x) for x in c.entries],
+        "incentives": list(c.incentives),
+    }
+
+
+def grades_of(
+    session: Session, scorer: Scorer, as_of: dt.date, books: Books | None, known: Known
+) -> Callable[[list[str]], dict[str, str]]:
+    """The credit grades of codes on ``as_of`` (from the day's book when current, computed
+    otherwise), listings as ``known``."""
+
+    def grades(codes: list[str]) -> dict[str, str]:
+        if not codes:
+            return {}
+        batch = None if books is None else books.batch(session, scorer, as_of=as_of, usccs=codes)
+        if batch is None:
+            listings = index_for(session).view(known)
+            batch = score_batch(session, scorer, as_of=as_of, usccs=codes, listings=listings)
+        return {d.uscc: d.grade for d in decisions_of(scorer, batch)}
+
+    return grades
 
 
 def answered(
@@ -111,16 +198,19 @@ def answered(
     write transaction of its own, shared with the answers given meanwhile (group commit:
     recording inside the read made concurrent SQLite answers fail with "database is locked",
     one commit each made them queue). The registry chain head read with the answer is recorded
-    too. The answer is returned only once its decision is committed."""
+    too, and what the registry was known as (``compute`` may set ``registry_known`` in
+    ``versions`` itself). The answer is returned only once its decision is committed."""
     with session.begin():
         output = compute(session)
-        chain = chain_version(session)
+        recorded = {**versions, "registry_chain": chain_version(session)}
+        if "registry_known" not in recorded:
+            record_known(session, recorded)
     row = ledger.append(
         session,
         ledger.decision(
             kind=kind,
             inputs=inputs,
-            versions={**versions, "registry_chain": chain},
+            versions=recorded,
             output=output,
             reasons=reasons(output),
             subject=subject,
@@ -168,13 +258,23 @@ def replay(
 ) -> list[str]:
     """Compute the decision again from its recorded inputs; the differences (none: reproduced).
     Scores and quotes need the versions that made them (model, policies, tariff)."""
+    known = known_of(decision.versions) or index_for(session).known
     if decision.kind == "check":
-        return ledger.differences(decision.output, check_output(session, decision.inputs))
+        grades = None
+        if "model" in decision.versions:  # grades were read: the same model must give them
+            if scorer is None:
+                raise Conflict("no champion model is loaded to replay with")
+            _same_versions(decision, scorer.versions)
+            as_of = dt.date.fromisoformat(decision.inputs["as_of"])
+            grades = grades_of(session, scorer, as_of, None, known)
+        fresh = check_output(session, decision.inputs, known=known, grades=grades)
+        return ledger.differences(decision.output, fresh)
     if scorer is None:
         raise Conflict("no champion model is loaded to replay with")
     if decision.kind == "score":
         _same_versions(decision, scorer.versions)
-        return ledger.differences(decision.output, score_output(session, scorer, decision.inputs))
+        fresh = score_output(session, scorer, decision.inputs, known=known)
+        return ledger.differences(decision.output, fresh)
     if tariff is None:
         raise Conflict("no tariff is loaded to replay a quote with")
     from service.api.quotes import quote_outputs
@@ -182,5 +282,6 @@ def replay(
 
     quoter = Quoter(scorer, tariff)
     _same_versions(decision, quoter.versions)
-    fresh = {"quotes": quote_outputs(session, quoter, decision.inputs["quotes"])}
+    listings = index_for(session).view(known)
+    fresh = {"quotes": quote_outputs(session, quoter, decision.inputs["quotes"], listings=listings)}
     return ledger.differences(decision.output, fresh)

@@ -3,12 +3,14 @@ in ``lifespan``, and the service's limits."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from registry import clock
 from service.books import Books
 from service.decisions import Scorer
 from service.errors import NotReady
@@ -56,3 +58,8 @@ async def get_limits(request: Request) -> ServiceSettings:
 
 
 LimitsDep = Annotated[ServiceSettings, Depends(get_limits)]
+
+
+def today_of(request: Request) -> dt.date:
+    """The registry's date now, in the service's time zone: the only today there is."""
+    return clock.today(request.app.state.time_zone)

@@ -16,6 +16,7 @@ from service.api.deps import BooksDep, LimitsDep, ScorerDep, SessionDep
 from service.api.responses import answer_in_thread, errors
 from service.auth import allow, require_subject
 from service.books import Books
+from service.decisions import Listings
 from service.errors import NotReady, ServiceError
 from service.keys import Principal
 from service.quotes import Quoter, QuoteRequest, quote
@@ -122,12 +123,16 @@ def requests_of(inputs: list[dict[str, Any]]) -> list[QuoteRequest]:
 
 
 def quote_outputs(
-    session: Session, quoter: Quoter, inputs: list[dict[str, Any]], books: Books | None = None
+    session: Session,
+    quoter: Quoter,
+    inputs: list[dict[str, Any]],
+    books: Books | None = None,
+    listings: Listings | None = None,
 ) -> list[Any]:
     """The quotes' outputs (JSON-ready) from the recorded requests: the route (scores from the
-    day's book when current) and the replay (recomputed)."""
+    day's book when current) and the replay (recomputed, ``listings`` as then known)."""
     try:
-        quotes = quote(session, quoter, requests_of(inputs), books=books)
+        quotes = quote(session, quoter, requests_of(inputs), books=books, listings=listings)
     except PricingError as exc:
         raise BadQuote(str(exc)) from None
     # from the dataclasses' attributes: asdict() would deep-copy every factor's detail first

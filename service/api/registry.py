@@ -4,18 +4,22 @@ by the deciding department's regulators, and an enterprise's own objection and r
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from registry import clock
+from registry.filings import MAX_DETAILS_BYTES
+from registry.index import index_for
 from registry.procedure import act, actions_of
 from registry.status import allowed_actions, status
 from registry.tables import Entry
-from service.api.answers import answered, check_output, check_reasons
-from service.api.deps import LimitsDep, SessionDep
+from service.api.answers import answered, check_output, check_reasons, grades_of, record_known
+from service.api.deps import BooksDep, LimitsDep, SessionDep, today_of
 from service.api.responses import answer_in_thread, errors
 from service.api.schemas import (
     ActionIn,
@@ -25,6 +29,7 @@ from service.api.schemas import (
     EntriesOut,
     EntryOut,
     EntryStatusOut,
+    EvidenceRef,
 )
 from service.auth import Forbidden, allow, require_subject
 from service.errors import NotFound, ServiceError
@@ -32,6 +37,7 @@ from service.keys import Principal
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
 ENTERPRISE_FILINGS = frozenset({"object", "apply_repair"})
+READS_PUBLISHED_ONLY = frozenset({"approval_office", "insurer"})
 ERRORS = errors()
 
 
@@ -40,31 +46,61 @@ class TooMany(ServiceError):
     kind = "too_many"
 
 
+class BadInput(ServiceError):
+    status = 422
+    kind = "bad_input"
+
+
+class TooLarge(ServiceError):
+    status = 413
+    kind = "too_large"
+
+
 @router.post("/checks", response_model=CheckOut, responses=ERRORS)
 async def registry_check(
     body: CheckIn,
+    request: Request,
     session: SessionDep,
     limits: LimitsDep,
+    books: BooksDep,
     principal: Annotated[Principal, Depends(allow("approval_office", "regulator"))],
 ) -> Response:
-    """Is each code restricted in the domain on the date (today by default)? With the measures
-    and the entries in force; recorded in the decision ledger."""
-    codes = sorted(set(body.usccs))
+    """Each code's status in the domain on the date (today by default), as the registry knew it
+    at ``known_at`` (now by default): ``restricted``, ``clear``, ``not_found`` or ``invalid``,
+    with the measures, the entries in force (grounds, persons, evidence) and, for a clear
+    grade-A enterprise, the incentives; one result per code in the order asked; recorded in the
+    decision ledger."""
+    codes, refs = body.codes()
     if len(codes) > limits.max_codes:
         raise TooMany(f"usccs: at most {limits.max_codes} codes per check, got {len(codes)}")
-    inputs = {
-        "usccs": codes,
+    now = clock.now()
+    if body.known_at is not None and body.known_at > now:
+        raise BadInput(f"known_at: {body.known_at.isoformat()} is in the future")
+    inputs: dict[str, Any] = {
+        "usccs": [c.strip().upper() for c in codes],
+        "refs": refs,
         "domain": body.domain,
-        "as_of": (body.as_of or dt.date.today()).isoformat(),
+        "as_of": (body.as_of or today_of(request)).isoformat(),
+        "known_at": (body.known_at or now).astimezone(dt.UTC).isoformat(),
     }
+    scorer = request.app.state.champion.get()
+    versions: dict[str, Any] = dict(scorer.versions) if scorer is not None else {}
+
+    def compute(s: Session) -> dict[str, Any]:
+        index = index_for(s)
+        known = index.known_at(s, body.known_at) if body.known_at else index.known
+        record_known(s, versions, known)
+        as_of = dt.date.fromisoformat(inputs["as_of"])
+        grades = None if scorer is None else grades_of(s, scorer, as_of, books, known)
+        return check_output(s, inputs, known=known, grades=grades)
 
     def answer() -> CheckOut:
         output, row = answered(
             session,
             kind="check",
             inputs=inputs,
-            versions={},
-            compute=lambda s: check_output(s, inputs),
+            versions=versions,
+            compute=compute,
             reasons=check_reasons,
             key_id=principal.key_id,
         )
@@ -73,7 +109,7 @@ async def registry_check(
     return await answer_in_thread(answer)
 
 
-def _entry_out(session: Session, entry: Entry, as_of: dt.date) -> EntryOut:
+def _entry_out(session: Session, entry: Entry, as_of: dt.date, full: bool) -> EntryOut:
     acts = actions_of(session, entry_id=entry.entry_id)
     return EntryOut(
         entry_id=entry.entry_id,
@@ -82,58 +118,79 @@ def _entry_out(session: Session, entry: Entry, as_of: dt.date) -> EntryOut:
         list_type=entry.list_type,
         policy=f"{entry.policy_id}@{entry.policy_version}",
         rule=entry.rule,
+        rules=[g["rule"] for g in entry.grounds],
         department=entry.department,
         penalty_decision_id=entry.penalty_decision_id,
-        evidence=[{"table": e["table"], "id": e["id"]} for e in entry.evidence],
+        evidence=[EvidenceRef(table=e["table"], id=e["id"]) for e in entry.evidence],
         version=entry.version,
         as_of=as_of,
         status=EntryStatusOut.model_validate(asdict(status(acts, on=as_of))),
-        allowed_actions=sorted(allowed_actions(acts, on=as_of)),
+        allowed_actions=sorted(allowed_actions(acts, on=as_of)) if full else None,
     )
 
 
 @router.get("/entries", response_model=EntriesOut, responses=ERRORS)
 def registry_entries(
+    request: Request,
     session: SessionDep,
     limits: LimitsDep,
-    principal: Annotated[Principal, Depends(allow("regulator", "approval_office", "enterprise"))],
+    principal: Annotated[
+        Principal, Depends(allow("regulator", "approval_office", "insurer", "enterprise"))
+    ],
     uscc: Annotated[str | None, Query(min_length=18, max_length=18)] = None,
     as_of: Annotated[dt.date | None, Query(description="status on this day (today)")] = None,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> EntriesOut:
-    """Entries (of one enterprise, or all for regulators and approval offices) with their status
-    on the date and the actions allowed then."""
+    """Entries with their status on the date. Regulators see every entry and the actions
+    allowed then; an enterprise its own, in every state; approval offices and insurers only
+    the entries published and in force on the date."""
     if principal.role == "enterprise":
         uscc = uscc or principal.uscc
     if uscc is not None:
         uscc = uscc.upper()
         require_subject(principal, uscc)
-    day = as_of or dt.date.today()
+    day = as_of or today_of(request)
+    page = min(limit, limits.entries_page_max)
     query = select(Entry).order_by(Entry.uscc, Entry.entry_id)
     if uscc is not None:
         query = query.where(Entry.uscc == uscc)
+    published_only = principal.role in READS_PUBLISHED_ONLY
     with session.begin():
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(query.limit(min(limit, limits.entries_page_max)).offset(offset))
-        entries = [_entry_out(session, e, day) for e in rows]
+        if published_only:
+            index = index_for(session)
+            codes = [uscc] if uscc is not None else sorted(index.uscc_ids)
+            ids = sorted({(x.uscc, x.entry_id) for x in index.in_force(codes, day)})
+            total, chosen = len(ids), [e for _, e in ids[offset : offset + page]]
+            query = query.where(Entry.entry_id.in_(chosen))
+            rows = list(session.scalars(query)) if chosen else []
+        else:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = list(session.scalars(query.limit(page).offset(offset)))
+        entries = [_entry_out(session, e, day, not published_only) for e in rows]
     return EntriesOut(as_of=day, total=total, entries=entries)
 
 
 @router.post(
     "/entries/{entry_id}/actions",
     response_model=ActionOut,
-    responses=errors(404, 409, e404="no such entry"),
+    responses=errors(404, 409, 413, e404="no such entry", e413="details too large"),
 )
 def registry_action(
-    entry_id: str,
+    entry_id: Annotated[str, Path(max_length=64)],
     body: ActionIn,
+    request: Request,
     session: SessionDep,
     principal: Annotated[Principal, Depends(allow("regulator", "enterprise"))],
 ) -> ActionOut:
-    """Record one step of the procedure. Regulators act for their department on the entries it
-    decided; an enterprise files an objection or a repair application on its own entries."""
-    on = body.on or dt.date.today()
+    """Record one step of the procedure, recorded at the server's time. Regulators act for
+    their department on the entries it decided, today or (with ``late_reason``) on an earlier
+    day within the policy's grace; an enterprise files an objection or a repair application on
+    its own entries, always dated today."""
+    size = len(json.dumps(body.details, ensure_ascii=False, default=str).encode())
+    if size > MAX_DETAILS_BYTES:
+        raise TooLarge(f"details: {size:,} bytes; at most {MAX_DETAILS_BYTES:,}")
+    today = today_of(request)
     with session.begin():
         entry = session.get(Entry, entry_id)
         if entry is None:
@@ -145,6 +202,8 @@ def registry_action(
                     f"action: an enterprise files {' or '.join(sorted(ENTERPRISE_FILINGS))}, "
                     f"not {body.action!r}"
                 )
+            if body.on is not None or body.late_reason is not None:
+                raise BadInput("on: an enterprise's filing is dated by the server (today)")
             actor, department = f"enterprise {principal.uscc} ({principal.name})", entry.department
         else:
             if not principal.department:
@@ -156,22 +215,27 @@ def registry_action(
             action=body.action,
             actor=actor,
             department=department,
-            on=on,
+            on=body.on or today,
             reason=body.reason,
             details=body.details,
             expected_version=body.expected_version,
+            today=today,
+            late_reason=body.late_reason,
         )
         acts = actions_of(session, entry_id=entry_id)
         out = ActionOut(
             entry_id=entry_id,
             action=row.action,
             acted_on=row.acted_on,
+            recorded_at=row.recorded_at,
+            late_entry=row.details.get("late_entry"),
+            precheck=row.details.get("precheck"),
             seq=row.seq,
             chain_seq=row.chain_seq,
             hash=row.hash,
             actor=actor,
             department=department,
-            status=EntryStatusOut.model_validate(asdict(status(acts, on=on))),
-            allowed_actions=sorted(allowed_actions(acts, on=on)),
+            status=EntryStatusOut.model_validate(asdict(status(acts, on=today))),
+            allowed_actions=sorted(allowed_actions(acts, on=today)),
         )
     return out

@@ -17,6 +17,7 @@ WHY = {
     403: "the key's role, enterprise or department does not allow it",
     404: "not found",
     409: "not allowed in the current state, or someone else acted first",
+    413: "the body or a part of it is too large",
     422: "bad input: which field and why",
     503: "not ready (no champion model) or the database is unavailable",
 }

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from features.uscc import shape_problem
 from registry.policy import DOMAINS
+from registry.status import ACTIONS
 
 Grade = Literal["A", "B", "C", "D"]
 
@@ -81,27 +81,42 @@ class ScoreOut(BaseModel):
     decision_id: str  # ledger row that reproduces this answer
 
 
-class CheckIn(BaseModel):
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+CheckStatus = Literal["restricted", "clear", "not_found", "invalid"]
+
+
+class CheckItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    usccs: list[str] = Field(min_length=1, max_length=10_000)
+    uscc: Code
+    ref: str | None = Field(None, max_length=200)  # the caller's own reference, echoed back
+
+
+class CheckIn(BaseModel):
+    """Codes as a list (``usccs``) or as items with a reference each (``items``); answered
+    one result per code, in the order asked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    usccs: list[Code] | None = Field(None, min_length=1, max_length=10_000)
+    items: list[CheckItemIn] | None = Field(None, min_length=1, max_length=10_000)
     domain: Literal[DOMAINS]  # type: ignore[valid-type]
     as_of: dt.date | None = None  # today when left out
+    # as the registry knew it at this time (now when left out): an auditor's question
+    known_at: dt.datetime | None = None
 
-    @field_validator("usccs")
-    @classmethod
-    def _codes(cls, codes: list[str]) -> list[str]:
-        bad = [f"usccs[{i}]: {p}" for i, c in enumerate(codes) if (p := _problem(c))]
-        if bad:
-            raise ValueError(
-                "; ".join(bad[:20]) + (f"; … {len(bad)} in all" if len(bad) > 20 else "")
-            )
-        return [c.strip().upper() for c in codes]
+    @model_validator(mode="after")
+    def _one_list(self) -> CheckIn:
+        if (self.usccs is None) == (self.items is None):
+            raise ValueError("give usccs or items, not both and not neither")
+        if self.known_at is not None and self.known_at.tzinfo is None:
+            self.known_at = self.known_at.replace(tzinfo=dt.UTC)
+        return self
 
-
-def _problem(code: str) -> str | None:
-    problem = shape_problem(code.strip().upper())
-    return f"{code!r}: {problem}" if problem else None
+    def codes(self) -> tuple[list[str], list[str | None] | None]:
+        if self.items is not None:
+            return [i.uscc for i in self.items], [i.ref for i in self.items]
+        return list(self.usccs or ()), None
 
 
 class Measure(BaseModel):
@@ -110,17 +125,58 @@ class Measure(BaseModel):
     basis: str
 
 
+class Incentive(BaseModel):
+    policy: str
+    measure: str
+    basis: str
+
+
+class EvidenceRef(BaseModel):
+    table: str  # accidents, violations, penalties, hazards
+    id: str
+
+
+class GroundOut(BaseModel):
+    rule: str
+    title: str  # the rule's title in the policy
+    basis: str  # its legal basis
+    evidence: list[EvidenceRef]  # the records that meet it
+    event_on: dt.date
+
+
+class PersonOut(BaseModel):
+    role: str  # legal_representative, principal, safety_lead, …
+    name: str
+
+
+class CheckEntry(ListingRef):
+    """An entry in force, as a check shows it: the unit's name, the persons listed with it,
+    every rule it meets with its title and basis, and the records behind them."""
+
+    name: str | None
+    persons: list[PersonOut]
+    grounds: list[GroundOut]
+    evidence: list[EvidenceRef]
+
+
 class CheckItem(BaseModel):
+    ref: str | None = None
     uscc: str
-    restricted: bool
+    status: CheckStatus
+    restricted: bool  # true only when status is restricted
+    name: str | None  # the enterprise's name as known on as_of
+    note: str | None  # invalid: why; otherwise a remark on the code, if any
+    grade: Grade | None  # the credit grade, when a score was at hand
     measures: list[Measure]
-    entries: list[ListingRef]
+    entries: list[CheckEntry]
+    incentives: list[Incentive]  # clear, grade A, never listed: what the policies offer
 
 
 class CheckOut(BaseModel):
     domain: str
     as_of: dt.date
-    results: list[CheckItem]  # one per distinct code, sorted
+    known_at: UtcDatetime  # the registry as known at this time
+    results: list[CheckItem]  # one per code asked, in the order asked
     decision_id: str
 
 
@@ -146,13 +202,14 @@ class EntryOut(BaseModel):
     list_type: str
     policy: str
     rule: str
+    rules: list[str]  # every rule the penalty decision meets
     department: str
     penalty_decision_id: str
-    evidence: list[dict[str, str]]
+    evidence: list[EvidenceRef]
     version: int  # send as expected_version when acting
     as_of: dt.date
     status: EntryStatusOut
-    allowed_actions: list[str]
+    allowed_actions: list[str] | None  # regulators' and the enterprise's: what may happen now
 
 
 class EntriesOut(BaseModel):
@@ -161,20 +218,43 @@ class EntriesOut(BaseModel):
     entries: list[EntryOut]
 
 
+ActionName = Literal[tuple(sorted(ACTIONS - {"propose"}))]  # type: ignore[valid-type]
+
+
 class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: str = Field(min_length=1, max_length=32)
-    on: dt.date | None = None  # today when left out
+    action: ActionName  # type: ignore[valid-type]
+    # the day it takes effect: today when left out; a regulator may give an earlier day within
+    # the policy's late-entry grace, with late_reason; an enterprise's filing takes today
+    on: dt.date | None = None
+    late_reason: str | None = Field(None, min_length=1, max_length=2_000)
     reason: str = Field(min_length=1, max_length=2_000)
-    details: dict[str, Any] = Field(default_factory=dict)
-    expected_version: int | None = Field(None, ge=1)
+    details: dict[str, Any] = Field(default_factory=dict)  # by action; see the README
+    expected_version: int | None = Field(None, ge=1, le=2**31 - 1)
+
+
+class ConditionOut(BaseModel):
+    met: bool
+    why: str
+
+
+class PrecheckOut(BaseModel):
+    """A repair application assessed as filed: what is met, what is missing, and the earliest
+    day it can be approved (null while a condition other than time is missing)."""
+
+    conditions: dict[str, ConditionOut]
+    missing: list[str]
+    earliest_approval_on: dt.date | None
 
 
 class ActionOut(BaseModel):
     entry_id: str
     action: str
-    acted_on: dt.date
+    acted_on: dt.date  # the day it takes effect
+    recorded_at: UtcDatetime  # when the server recorded it
+    late_entry: dict[str, str] | None  # {entered_on, reason} for an action dated before its day
+    precheck: PrecheckOut | None  # apply_repair only
     seq: int
     chain_seq: int
     hash: str

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from features.tables import Accident, Enterprise, Hazard, Load, Penalty, Violation
 from features.uscc import with_check
-from registry import clock
 from registry.policy import Policy, find_policy
 
 D = dt.date
@@ -181,36 +180,3 @@ def mem11() -> Policy:
 @pytest.fixture(scope="session")
 def saws49() -> Policy:
     return find_policy("saws49")
-
-
-class Clock:
-    """The server's clock, set by the test: ``clock.day = D(2024, 2, 5)`` makes that the
-    registry's today (noon in Shanghai)."""
-
-    def __init__(self, day: dt.date) -> None:
-        self.moment = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-        self.day = day
-
-    @property
-    def day(self) -> dt.date:
-        return self.moment.astimezone(clock.zone(clock.TIME_ZONE)).date()
-
-    @day.setter
-    def day(self, value: dt.date) -> None:
-        # a new day starts later than every moment before it: the clock never goes back
-        self.moment = max(
-            dt.datetime.combine(value, dt.time(4, 0), tzinfo=dt.UTC),
-            self.moment + dt.timedelta(microseconds=1),
-        )
-
-    def now(self) -> dt.datetime:
-        self.moment += dt.timedelta(microseconds=1)
-        return self.moment
-
-
-@pytest.fixture
-def frozen(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The registry's clock under the test's control (starting on 2024-01-01)."""
-    fake = Clock(D(2024, 1, 1))
-    monkeypatch.setattr(clock, "now", fake.now)
-    return fake

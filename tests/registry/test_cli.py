@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from features.uscc import with_check
 from service.cli_registry import app
 from service.db import make_engine, upgrade
 from service.settings import get_settings
-from features.uscc import with_check
 from tests.registry.conftest import D, History
 
 DEPT = "太原市应急管理局"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from tests.conftest import Clock
 from tests.service.conftest import AS_OF, Api
 
 
@@ -42,11 +45,15 @@ def test_a_check_says_who_is_restricted_by_what_and_replays(api: Api) -> None:
     body = {"usccs": [p.unlisted, p.listed.lower()], "domain": "bidding", "as_of": str(AS_OF)}
     r = api.client.post("/v1/registry/checks", json=body, headers=h)
     assert r.status_code == 200, r.text
-    results = {x["uscc"]: x for x in r.json()["results"]}
-    assert set(results) == {p.listed, p.unlisted}
-    assert results[p.listed]["restricted"] and results[p.listed]["measures"][0]["basis"]
-    assert results[p.listed]["entries"][0]["entry_id"] == p.entry_id
-    assert not results[p.unlisted]["restricted"] and not results[p.unlisted]["entries"]
+    clear, listed = r.json()["results"]  # in the order asked
+    assert (clear["uscc"], listed["uscc"]) == (p.unlisted, p.listed)
+    assert (listed["status"], clear["status"]) == ("restricted", "clear")
+    assert listed["restricted"] and listed["measures"][0]["basis"]
+    (entry,) = listed["entries"]
+    assert entry["entry_id"] == p.entry_id and entry["name"] == listed["name"]
+    assert entry["grounds"][0]["title"] and entry["grounds"][0]["evidence"]
+    assert "[R" not in entry["grounds"][0]["basis"] and entry["persons"]
+    assert not clear["restricted"] and not clear["entries"] and clear["name"]
     early = {**body, "as_of": "2026-02-04"}  # the day before publication
     r2 = api.client.post("/v1/registry/checks", json=early, headers=h).json()
     assert not any(x["restricted"] for x in r2["results"])
@@ -63,7 +70,11 @@ def test_checks_refuse_bad_codes_domains_and_too_many_naming_the_field(api: Api)
     h = api.headers(api.key("approval_office"))
     post = lambda body: api.client.post("/v1/registry/checks", json=body, headers=h)  # noqa: E731
     bad = post({"usccs": [api.province.listed, "NOT-A-CODE"], "domain": "bidding"})
-    assert bad.status_code == 422 and "usccs[1]" in bad.json()["detail"]
+    assert bad.status_code == 200 and bad.json()["results"][1]["status"] == "invalid"
+    long = post({"usccs": ["9" * 65], "domain": "bidding"})
+    assert long.status_code == 422 and "usccs.0" in long.json()["detail"]
+    both = post({"usccs": [api.province.listed], "items": [], "domain": "bidding"})
+    assert both.status_code == 422
     domain = post({"usccs": [api.province.listed], "domain": "fishing_rights"})
     assert domain.status_code == 422 and "domain" in domain.json()["detail"]
     many = [f"91140100{i:09d}X" for i in range(10_001)]
@@ -102,19 +113,25 @@ def test_entries_show_status_and_what_may_be_done(api: Api) -> None:
     assert later.json()["entries"][0]["status"]["in_force"] is False  # expired on its own
 
 
-def test_an_enterprise_files_its_own_repair_application(api: Api) -> None:
+def test_an_enterprise_files_its_own_repair_application(api: Api, frozen: Clock) -> None:
     p = api.province
     h = api.headers(api.key("enterprise", uscc=p.listed))
     path = f"/v1/registry/entries/{p.entry_id}/actions"
     body = {
         "action": "apply_repair",
-        "on": "2027-02-08",
         "reason": "整改完成，申请信用修复",
         "details": {"commitment_signed_on": "2027-02-01"},
     }
+    frozen.day = dt.date(2027, 2, 8)
+    dated = api.client.post(path, json={**body, "on": "2027-02-01"}, headers=h)
+    assert dated.status_code == 422 and "dated by the server" in dated.json()["detail"]
     r = api.client.post(path, json=body, headers=h)
     assert r.status_code == 200, r.text
     assert r.json()["status"]["state"] == "repair_applied"
+    assert r.json()["acted_on"] == "2027-02-08"
+    precheck = r.json()["precheck"]
+    assert precheck["conditions"]["commitment_signed"]["met"]
+    assert set(precheck["missing"]) <= {"penalties_fulfilled", "hazards_rectified", "no_new_event"}
     assert r.json()["department"] == p.department  # lodged with the deciding department
     decide = api.client.post(path, json={**body, "action": "approve_repair"}, headers=h)
     assert decide.status_code == 403 and "apply_repair" in decide.json()["detail"]
