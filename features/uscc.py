@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from operator import mul
 from enum import StrEnum
 
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 VALUE = {c: i for i, c in enumerate(ALPHABET)}
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+SHAPE = re.compile(rf"[{ALPHABET}]{{18}}")
 _SHAPE = re.compile(rf"^[{ALPHABET}]{{18}}$")
 
 
@@ -28,11 +30,15 @@ class CheckMode(StrEnum):
     WARN = "warn"  # a warning; the record loads (registry extracts)
 
 
+_17 = re.compile(rf"[{ALPHABET}]{{17}}")
+_VALUES = bytes.maketrans(ALPHABET.encode("ascii"), bytes(range(len(ALPHABET))))
+
+
 def check_character(first17: str) -> str:
     """The 18th character for the first 17 characters of a code."""
-    if len(first17) != 17 or any(c not in VALUE for c in first17):
+    if _17.fullmatch(first17) is None:
         raise ValueError(f"not 17 characters of the USCC alphabet: {first17!r}")
-    total = sum(VALUE[c] * w for c, w in zip(first17, WEIGHTS, strict=True))
+    total = sum(map(mul, first17.encode("ascii").translate(_VALUES), WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from features.tables import Enterprise
-from features.uscc import check_character, shape_problem
+from features.uscc import SHAPE, check_character, shape_problem
 from registry.errors import InputError
 from registry.index import MARKER, InForce, Known, by_code, index_for
 from registry.policy import DOMAINS, Policy, find_policy, policies
@@ -110,7 +110,7 @@ def _codes(usccs: Collection[str]) -> list[str]:
 
 def code_problem(code: str, known: bool) -> tuple[str | None, str | None]:
     """(why ``code`` is invalid, a note on a failed check character the store accepted)."""
-    shape = shape_problem(code)
+    shape = None if SHAPE.fullmatch(code) else shape_problem(code)
     if shape is not None:
         return shape, None
     expected = check_character(code[:17])

@@ -22,6 +22,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from registry import clock
 from registry.errors import RegistryError
 from service import errors, pages
 from service.api import decisions, keys, registry, scores
@@ -103,7 +104,11 @@ def create_app(
             app.state.champion = Champion(settings.mlflow, limits.model_retry_seconds)
             app.state.champion.try_load()
         app.state.tariff = load_tariff() if load_tariff else None
-        app.state.books = Books(app.state.sessions, limits.book_days)
+        app.state.books = Books(
+            app.state.sessions,
+            limits.book_days,
+            today=lambda: clock.today(settings.registry.time_zone),
+        )
         if (ready := app.state.champion.get()) is not None:
             app.state.books.start(ready)
         yield

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from service.api.answers import answered, score_output, score_reasons
-from service.api.deps import BooksDep, ScorerDep, SessionDep
+from service.api.deps import BooksDep, ScorerDep, SessionDep, today_of
 from service.api.responses import answer_in_thread, errors
 from service.api.schemas import ScoreOut
 from service.auth import allow, require_subject
@@ -23,6 +23,7 @@ ERRORS = errors(404, e404="no such enterprise as of that date")
 @router.get("/enterprises/{uscc}/score", response_model=ScoreOut, responses=ERRORS)
 async def enterprise_score(
     uscc: Annotated[str, USCC],
+    request: Request,
     session: SessionDep,
     scorer: ScorerDep,
     books: BooksDep,
@@ -33,7 +34,7 @@ async def enterprise_score(
     decision ledger."""
     uscc = uscc.upper()
     require_subject(principal, uscc)
-    inputs = {"uscc": uscc, "as_of": (as_of or dt.date.today()).isoformat()}
+    inputs = {"uscc": uscc, "as_of": (as_of or today_of(request)).isoformat()}
 
     def answer() -> ScoreOut:
         output, row = answered(

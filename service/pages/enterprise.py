@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session
 
 from features.contracts import INDUSTRIES
 from features.store import History, read_history
+from registry import clock
 from registry.errors import RegistryError
 from registry.policy import find_policy
+from registry.procedure import actions_of
+from registry.tables import Action
 from service.api.answers import answered, score_output, score_reasons
-from service.api.deps import SessionDep
+from service.api.deps import SessionDep, today_of
 from service.errors import NotFound
 from service.keys import authenticate
 from service.pages.chart import chart
@@ -109,7 +112,7 @@ def enterprise_page(
     scorer = request.app.state.champion.get()
     if scorer is None:
         return _message(request, language, "not_ready", 503)
-    inputs = {"uscc": uscc, "as_of": (as_of or dt.date.today()).isoformat()}
+    inputs = {"uscc": uscc, "as_of": (as_of or today_of(request)).isoformat()}
     day = dt.date.fromisoformat(inputs["as_of"])
     read: dict[str, History] = {}
 
@@ -131,6 +134,14 @@ def enterprise_page(
     except NotFound:
         return _message(request, language, "not_found", 404)
     history = read["history"]
+    with session.begin():
+        records = {
+            x["entry_id"]: [
+                _record(a, request.app.state.time_zone)
+                for a in actions_of(session, entry_id=x["entry_id"])
+            ]
+            for x in output["listings"]
+        }
     enterprise = history.table_at("enterprises", day).set_index("uscc").loc[uscc]
     context = {
         "t": texts(language),
@@ -140,7 +151,9 @@ def enterprise_page(
         "enterprise": _enterprise(enterprise, language),
         "chart": chart(scorer, history, uscc, day, language, bars=CHART_BARS),
         "scale": scorer.policy.scale,
-        "listings": [_listing(x, language) for x in output["listings"]],
+        "listings": [
+            {**_listing(x, language), "records": records[x["entry_id"]]} for x in output["listings"]
+        ],
         "other_lang": "en" if language == "zh" else "zh",
         "query_as_of": as_of.isoformat() if as_of else "",
     }
@@ -163,6 +176,18 @@ def _enterprise(row: Any, lang: Lang) -> dict[str, Any]:
         "industry": zh if lang == "zh" else industry.replace("_", " "),
         "region": row["region_code"],
         "employees": int(row["employees"]),
+    }
+
+
+def _record(action: Action, time_zone: str) -> dict[str, str]:
+    """One step of a listing as the page shows it: the day it took effect and when the registry
+    recorded it (in the registry's time zone)."""
+    at = action.recorded_at
+    at = (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(clock.zone(time_zone))
+    return {
+        "action": action.action,
+        "on": action.acted_on.isoformat(),
+        "recorded_at": f"{at:%Y-%m-%d %H:%M}",
     }
 
 
