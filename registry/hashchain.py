@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,8 @@ class Garbled(ValueError):
 
 
 def as_int(value: Any) -> int:
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise Garbled(f"{value!r} is not a whole number")
     return value
@@ -105,8 +108,11 @@ def as_date(value: Any) -> dt.date:
 def as_time(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
+    text = as_text(value)
+    if re.search(r"[+-][0-9]{2}$", text):  # PostgreSQL's text of a zone: +00
+        text += ":00"
     try:
-        return dt.datetime.fromisoformat(as_text(value))
+        return dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise Garbled(f"{value!r} is not a time") from exc
 
