@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,17 @@ def use(sealer: Sealer | None) -> None:
     """Make ``sealer`` the configured key (``None``: none), e.g. for a bench or a test."""
     global _configured
     _configured = sealer
+
+
+@contextlib.contextmanager
+def using(sealer: Sealer) -> Iterator[Sealer]:
+    """``sealer`` configured for the block, the previous one again after it."""
+    saved = _configured
+    use(sealer)
+    try:
+        yield sealer
+    finally:
+        use(saved)
 
 
 def configured() -> Sealer | None:

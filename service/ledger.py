@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, update
 from sqlalchemy.orm import Session
 
 from registry import seal
@@ -172,10 +172,15 @@ def append(session: Session, row: Row) -> Row:
 
 
 HEAD = cast(Table, LedgerHead.__table__)
-LOCK = select(HEAD.c.length, HEAD.c.head_hash, HEAD.c.recorded_at, HEAD.c.key_id).where(
-    HEAD.c.chain_id == CHAIN_ID
+# the head row locked and read in one statement: an UPDATE takes PostgreSQL's row lock (as
+# SELECT … FOR UPDATE would) and SQLite's write lock before anything is read (reading first
+# would fail, not wait, when another process wrote meanwhile)
+LOCK = (
+    update(HEAD)
+    .where(HEAD.c.chain_id == CHAIN_ID)
+    .values(length=HEAD.c.length)
+    .returning(HEAD.c.length, HEAD.c.head_hash, HEAD.c.recorded_at, HEAD.c.key_id)
 )
-TOUCH = update(HEAD).where(HEAD.c.chain_id == CHAIN_ID).values(length=HEAD.c.length)
 SET_HEAD = update(HEAD).where(HEAD.c.chain_id == CHAIN_ID)
 
 
@@ -192,14 +197,7 @@ def _write(session: Session, rows: list[Row]) -> None:
 
 def _link(connection: Connection, sealer: Sealer, rows: list[Row]) -> None:
     """Lock the head, chain the group's rows in order, insert them, sign the new head."""
-    if connection.dialect.name == "sqlite":
-        # a write first: the database's write lock is taken before anything is read (reading
-        # first would fail, not wait, when another process wrote meanwhile)
-        connection.execute(TOUCH)
-        head = connection.execute(LOCK).one()
-    else:
-        head = connection.execute(LOCK.with_for_update()).one()
-    length, prev, last, kid = head
+    length, prev, last, kid = connection.execute(LOCK).one()
     if kid != sealer.key_id:
         raise SealError(
             f"the decision ledger is sealed with key {kid}, the configured key "
