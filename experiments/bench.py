@@ -14,6 +14,7 @@ SECTIONS = (
     "bench_ingest",
     "bench_features",
     "bench_registry",
+    "bench_ledger",
     "bench_scoring",
     "bench_service",
     "bench_spark",

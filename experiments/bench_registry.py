@@ -1,9 +1,10 @@
 """Registry check throughput: 10,000 codes as of a date against 100,000 entries (in-process).
 
-Enterprises, entries and their actions are written in bulk (with real chain hashes) into a
-scratch SQLite file, then :func:`registry.check.check` is timed: as the registry is known now
-(the interval index) and as it was known when half the chain was recorded (each asked entry's
-status derived from its actions in that prefix). ``bench()`` returns the figures.
+Enterprises, entries and their actions are written in bulk (with real chain hashes and seals,
+under a scratch key) into a scratch SQLite file, then :func:`registry.check.check` is timed: as
+the registry is known now (the interval index) and as it was known when half the chain was
+recorded (each asked entry's status derived from its actions in that prefix). ``bench()``
+returns the figures.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import numpy as np
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from features.uscc import with_check
-from registry.chain import CHAIN_ID, row_hash
 from features.tables import Enterprise, Load
+from features.uscc import with_check
+from registry import seal
+from registry.chain import CHAIN, CHAIN_ID, row_hash, signed_head
 from registry.check import check
 from registry.index import Known, index_for
 from registry.policy import find_policy
@@ -56,6 +58,7 @@ def _seed(session: Session, *, n_entries: int, n_codes: int, seed: int) -> list[
     }
     entries, actions = [], []
     prev, chain_seq = GENESIS, 0
+    sealer = seal.current()
     for i in range(n_entries):
         entry_id = uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | i).hex
         proposed = start + dt.timedelta(days=int(offsets[i]))
@@ -121,6 +124,7 @@ def _seed(session: Session, *, n_entries: int, n_codes: int, seed: int) -> list[
                 prev_hash=prev,
             )
             row.hash = prev = row_hash(row)  # type: ignore[arg-type]
+            row.seal = sealer.seal(CHAIN, chain_seq, row.hash)
             actions.append(
                 {
                     c: getattr(row, c)
@@ -137,13 +141,14 @@ def _seed(session: Session, *, n_entries: int, n_codes: int, seed: int) -> list[
                         "recorded_at",
                         "prev_hash",
                         "hash",
+                        "seal",
                     )
                 }
             )
     load = session.execute(
-        insert(Load).values(
-            loaded_at=now, known_on=start, source="bench", files={}, counts={}
-        ).returning(Load.load_id)
+        insert(Load)
+        .values(loaded_at=now, known_on=start, source="bench", files={}, counts={})
+        .returning(Load.load_id)
     ).scalar_one()
     session.execute(
         insert(Enterprise),
@@ -171,7 +176,7 @@ def _seed(session: Session, *, n_entries: int, n_codes: int, seed: int) -> list[
     session.execute(
         update(ChainHead)
         .where(ChainHead.chain_id == CHAIN_ID)
-        .values(length=chain_seq, head_hash=prev)
+        .values(**signed_head(sealer, chain_seq, prev, now, 0))
     )
     session.commit()
     return codes
@@ -187,7 +192,7 @@ def bench(
     url: str | None = None,
 ) -> dict[str, Any]:
     """Seed a scratch database and time checks; returns checks/s and the setting."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, seal.using(seal.load(Path(tmp) / "signing.key")):
         engine = make_engine(url or f"sqlite:///{Path(tmp) / 'bench.db'}")
         upgrade(engine)
         with Session(engine) as session:
@@ -206,9 +211,7 @@ def bench(
                 index = index_for(session)
                 half = Known(index.length // 2, index.load)
                 t = time.perf_counter()
-                check(
-                    session, usccs=asked, domain="government_procurement", as_of=day, known=half
-                )
+                check(session, usccs=asked, domain="government_procurement", as_of=day, known=half)
                 earlier.append(time.perf_counter() - t)
         engine.dispose()
     best = min(times[1:])

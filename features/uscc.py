@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from operator import mul
 from enum import StrEnum
+from operator import mul
 
 import numpy as np
 import pandas as pd

@@ -75,14 +75,20 @@ class Action(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))  # sha256(content + prev_hash)
+    seal: Mapped[str] = mapped_column(String(64))  # HMAC of (chain, chain_seq, hash): registry.seal
 
 
 class ChainHead(Base):
-    """One row: the length and head hash of the action chain (catches a deleted tail)."""
+    """One row: the length, head hash and last recorded time of the action chain, signed with
+    the key outside the database (catches a deleted tail, an edited head)."""
 
     __tablename__ = "registry_chain"
 
     chain_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     length: Mapped[int] = mapped_column(Integer)
     head_hash: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # last row's
+    legacy_length: Mapped[int] = mapped_column(Integer)  # rows chained before revision 0005
+    key_id: Mapped[str] = mapped_column(String(16))  # which key seals the chain
+    signature: Mapped[str] = mapped_column(Text)  # Ed25519, base64: registry.hashchain

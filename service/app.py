@@ -30,7 +30,7 @@ from service.api.champion import Champion
 from service.api.deps import ServiceSettings, service_settings
 from service.auth import Principals
 from service.books import Books
-from service.db import make_engine, sessions
+from service.db import make_engine, sessions, signing_key
 from service.decisions import Scorer
 from service.settings import Settings, get_settings
 
@@ -91,6 +91,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        signing_key(settings.signing_key_file)  # the decision ledger seals with it
         app.state.engine = engine or service_engine(
             settings.database.url, limits, echo=settings.database.echo
         )

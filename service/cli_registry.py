@@ -1,4 +1,4 @@
-"""``safecredit registry …``: evaluate, act, list, show, check, verify, export.
+"""``safecredit registry …``: evaluate, act, list, show, check, verify, checkpoint, export.
 
 Dates are the server's: an action takes effect today (in the registry's time zone) unless a
 regulator enters an earlier ``--on`` with ``--late-reason`` within the policy's grace; nothing
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import clock
+from registry.chain import take_checkpoint
 from registry.chain import verify as verify_chain
 from registry.check import STATUSES
 from registry.check import check as check_codes
@@ -32,6 +33,7 @@ from registry.procedure import act as act_on
 from registry.procedure import actions_of, propose
 from registry.status import ACTIONS, TRANSITIONS, allowed_actions, status
 from registry.tables import Entry
+from service.cli_chain import Checkpoints, public_key, report_chain, write_checkpoint
 from service.db import migrated_engine
 from service.settings import get_settings
 
@@ -310,18 +312,22 @@ def check(
 
 
 @app.command()
-def verify() -> None:
-    """Recompute the hash chain; exit 1 naming every edited, deleted or reordered row."""
-    with _session() as s:
-        report = verify_chain(s)
-    for problem in report.problems:
-        typer.echo(str(problem), err=True)
-    typer.echo(
-        f"chain length {report.length}, head {report.head_hash}: "
-        f"{'ok' if report.ok else f'{len(report.problems)} problem(s)'}"
-    )
-    if not report.ok:
-        raise typer.Exit(1)
+def verify(checkpoint: Checkpoints = None) -> None:
+    """Recompute the sealed hash chain, its signed head and the entries, and check each
+    CHECKPOINT given; exit 1 naming every edited, deleted, reordered, re-hashed or cut row."""
+    report_chain(lambda s, found: verify_chain(s, checkpoints=found), checkpoint)
+
+
+@app.command()
+def checkpoint(
+    out: Annotated[Path | None, typer.Option(help="file to write (stdout by default)")] = None,
+) -> None:
+    """Write the chain's signed head (length, hash, time, public key, signature) as JSON, to
+    publish or hand to another party; refused (exit 1) if the chain does not verify."""
+    write_checkpoint(take_checkpoint, out)
+
+
+app.command("public-key")(public_key)
 
 
 @app.command()

@@ -11,6 +11,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry import seal
+from registry.seal import Sealer
+from service.settings import get_settings
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -46,6 +50,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def signing_key(path: Path | None = None) -> Sealer:
+    """Configure the key the chains are sealed with: ``path``, or the setting
+    ``SAFECREDIT_SIGNING_KEY_FILE`` (the file is created, mode 0600, on first use)."""
+    return seal.configure(path or get_settings().signing_key_file)
+
+
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -64,6 +74,7 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 def migrated_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url`` with the schema brought to the newest revision."""
+    signing_key()
     engine = make_engine(url, echo=echo)
     upgrade(engine)
     return engine

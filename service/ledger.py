@@ -2,7 +2,11 @@
 their hash, the versions that answered (model, scoring policy, tariff, …), the output and its
 reasons. Rows are only inserted, by :func:`append`, in group-committed transactions of their
 own, through the Core (no ORM objects, no session machinery on the way: every answer waits for
-its row); the query functions take the session and never commit."""
+its row); the query functions take the session and never commit.
+
+The ledger is a hash chain like the registry's (:mod:`registry.hashchain`): each group locks the
+``ledger_chain`` head row, numbers, hashes and seals its rows in order, and signs the new head
+once; :mod:`service.ledger_chain` verifies it."""
 
 from __future__ import annotations
 
@@ -14,12 +18,17 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Connection, Engine, Table, insert, update
 from sqlalchemy.orm import Session
 
-from service.tables import Decision
+from registry import seal
+from registry.hashchain import aware, content_hash, head_fields, utc_text
+from registry.seal import Sealer, SealError
+from service.tables import Decision, LedgerHead
 
 KINDS = ("score", "quote", "check")
+CHAIN = "ledger"
+CHAIN_ID = 1
 
 
 def canonical(value: Any) -> str:
@@ -46,6 +55,32 @@ class Row:
     versions: dict[str, Any]
     output: dict[str, Any]
     reasons: list[Any]
+    chain_seq: int = 0  # the link, assigned when the row is written
+    prev_hash: str = ""
+    hash: str = ""
+    seal: str = ""
+
+
+def content(values: Any) -> bytes:
+    """What a decision's hash covers: every column but the hash and the seal (``values`` a
+    :class:`Row`, a stored decision, or a mapping of its columns)."""
+    get = values.__getitem__ if isinstance(values, dict) else values.__getattribute__
+    return canonical(
+        {
+            "decision_id": get("decision_id"),
+            "kind": get("kind"),
+            "subject": get("subject"),
+            "key_id": get("key_id"),
+            "decided_at": utc_text(get("decided_at")),
+            "inputs": get("inputs"),
+            "inputs_sha256": get("inputs_sha256"),
+            "versions": get("versions"),
+            "output": get("output"),
+            "reasons": get("reasons"),
+            "chain_seq": get("chain_seq"),
+            "prev_hash": get("prev_hash"),
+        }
+    ).encode()
 
 
 def decision(
@@ -122,7 +157,7 @@ def append(session: Session, row: Row) -> Row:
             group.cond.release()
             error: BaseException | None = None
             try:
-                _write(session, [{c: getattr(w.row, c) for c in COLUMNS} for w in batch])
+                _write(session, [w.row for w in batch])
             except BaseException as exc:  # handed to every waiter of the group
                 error = exc
             finally:
@@ -136,14 +171,61 @@ def append(session: Session, row: Row) -> Row:
     return row
 
 
-def _write(session: Session, rows: list[dict[str, Any]]) -> None:
+HEAD = cast(Table, LedgerHead.__table__)
+# the head row locked and read in one statement: an UPDATE takes PostgreSQL's row lock (as
+# SELECT … FOR UPDATE would) and SQLite's write lock before anything is read (reading first
+# would fail, not wait, when another process wrote meanwhile)
+LOCK = (
+    update(HEAD)
+    .where(HEAD.c.chain_id == CHAIN_ID)
+    .values(length=HEAD.c.length)
+    .returning(HEAD.c.length, HEAD.c.head_hash, HEAD.c.recorded_at, HEAD.c.key_id)
+)
+SET_HEAD = update(HEAD).where(HEAD.c.chain_id == CHAIN_ID)
+
+
+def _write(session: Session, rows: list[Row]) -> None:
+    sealer = seal.current()
     bind = session.get_bind()
     if isinstance(bind, Engine):  # a pooled connection's own transaction: 0.25 ms less
         with bind.begin() as connection:
-            connection.execute(INSERT, rows)
+            _link(connection, sealer, rows)
         return
     with session.begin():  # joined to the caller's connection (a savepoint of its transaction)
-        session.connection().execute(INSERT, rows)
+        _link(session.connection(), sealer, rows)
+
+
+def _link(connection: Connection, sealer: Sealer, rows: list[Row]) -> None:
+    """Lock the head, chain the group's rows in order, insert them, sign the new head."""
+    length, prev, last, kid = connection.execute(LOCK).one()
+    if kid != sealer.key_id:
+        raise SealError(
+            f"the decision ledger is sealed with key {kid}, the configured key "
+            f"({sealer.path}) is {sealer.key_id}: restore the ledger's key"
+        )
+    for row in rows:
+        length += 1
+        row.chain_seq, row.prev_hash = length, prev
+        row.hash = prev = content_hash(content(row), prev)
+        row.seal = sealer.seal(CHAIN, length, prev)
+    connection.execute(INSERT, [{c: getattr(r, c) for c in COLUMNS} for r in rows])
+    now = dt.datetime.now(dt.UTC)
+    at = max(now, aware(last)) if last is not None else now
+    connection.execute(SET_HEAD, signed_head(sealer, length, prev, at))
+
+
+def signed_head(
+    sealer: Sealer, length: int, head_hash: str, at: dt.datetime | None
+) -> dict[str, Any]:
+    """The head row's values, signed."""
+    fields = head_fields(CHAIN, length, head_hash, at, sealer.key_id)
+    return {
+        "length": length,
+        "head_hash": head_hash,
+        "recorded_at": at,
+        "key_id": sealer.key_id,
+        "signature": sealer.sign(fields),
+    }
 
 
 def get(session: Session, *, decision_id: str) -> Decision | None:

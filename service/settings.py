@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     )
 
     var_dir: Path = VAR
+    # the key the registry chain and the decision ledger are sealed and signed with: a file
+    # outside the database, mode 0600, created on first use (SAFECREDIT_SIGNING_KEY_FILE)
+    signing_key_file: Path = VAR / "signing.key"
     database: DatabaseSettings = DatabaseSettings()
     ingest: IngestSettings = IngestSettings()
     mlflow: MlflowSettings = MlflowSettings()

@@ -1,12 +1,13 @@
 """The service's tables, on the shared :data:`features.tables.metadata`: API keys (only their
-hashes) and the decision ledger (every score, quote and check answered)."""
+hashes) and the decision ledger (every score, quote and check answered), a hash chain like the
+registry's with its signed head row."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, String, Text
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from features.tables import Base
@@ -30,7 +31,7 @@ class ApiKey(Base):
 
 class Decision(Base):
     """One answer given: what was asked (and its hash), the versions that answered, the output
-    and its reasons. Rows are only ever inserted."""
+    and its reasons. Rows are only ever inserted, each a link of the ledger's chain."""
 
     __tablename__ = "decisions"
     __table_args__ = (Index("ix_decisions_subject", "subject"),)
@@ -45,3 +46,20 @@ class Decision(Base):
     versions: Mapped[dict[str, Any]] = mapped_column(JSON)
     output: Mapped[dict[str, Any]] = mapped_column(JSON)
     reasons: Mapped[list[Any]] = mapped_column(JSON)
+    chain_seq: Mapped[int] = mapped_column(Integer, unique=True)  # 1, 2, … gapless
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))  # sha256(content + prev_hash)
+    seal: Mapped[str] = mapped_column(String(64))  # HMAC of (chain, chain_seq, hash)
+
+
+class LedgerHead(Base):
+    """One row: the length, head hash and time of the decision ledger's chain, signed."""
+
+    __tablename__ = "ledger_chain"
+
+    chain_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    length: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(Text)

@@ -25,8 +25,10 @@ from features.training import as_of_grid, training_set
 from models.policy import ScoringPolicy, load_policy
 from models.recourse import Actions, load_actions
 from models.training import Trained, fit_all, load_config
-from registry import clock
+from registry import clock, seal
+from registry.seal import Sealer
 from service.db import make_engine, upgrade
+from service.settings import get_settings
 
 PG_URL = os.environ.get(
     "SAFECREDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -54,6 +56,22 @@ def _postgres_engine() -> Engine:
     return create_engine(
         PG_URL, connect_args={"options": f"-csearch_path={PG_SCHEMA}"}, pool_pre_ping=True
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sealer]:
+    """The run's signing key, in a temporary file (the setting points there too, for the
+    commands and the app under test)."""
+    path = tmp_path_factory.mktemp("signing") / "signing.key"
+    saved = os.environ.get("SAFECREDIT_SIGNING_KEY_FILE")
+    os.environ["SAFECREDIT_SIGNING_KEY_FILE"] = str(path)
+    get_settings.cache_clear()
+    yield seal.configure(path)
+    if saved is None:
+        os.environ.pop("SAFECREDIT_SIGNING_KEY_FILE", None)
+    else:
+        os.environ["SAFECREDIT_SIGNING_KEY_FILE"] = saved
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from service.api.schemas import ListingRef
 from service.books import Books
 from service.decisions import Scorer, decisions_of, score_batch
 from service.errors import NotFound, ServiceError
+from service.ledger_chain import row_problems
 from service.tables import Decision
 
 
@@ -257,7 +258,12 @@ def replay(
     session: Session, scorer: Scorer | None, decision: Decision, tariff: Any = None
 ) -> list[str]:
     """Compute the decision again from its recorded inputs; the differences (none: reproduced).
-    Scores and quotes need the versions that made them (model, policies, tariff)."""
+    Scores and quotes need the versions that made them (model, policies, tariff). A decision
+    whose row fails its own checks (inputs hash, chain hash, seal) is not reproduced, whatever
+    the recomputation gives: its recorded inputs are not the ones that were answered."""
+    tampered = row_problems(decision)
+    if tampered:
+        return tampered
     known = known_of(decision.versions) or index_for(session).known
     if decision.kind == "check":
         grades = None

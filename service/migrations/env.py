@@ -8,8 +8,13 @@ import features.tables  # noqa: F401  (registers the history tables)
 import registry.tables  # noqa: F401
 import service.tables  # noqa: F401
 from features.tables import metadata
+from registry import seal
 
 config = context.config
+if seal.configured() is None:  # revision 0005 seals the existing chains with the key
+    from service.db import signing_key
+
+    signing_key()
 engine = config.attributes.get("engine")
 if engine is None:
     from service.db import make_engine

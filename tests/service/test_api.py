@@ -91,14 +91,27 @@ def test_replaying_a_score_reproduces_it_and_names_any_difference(api: Api) -> N
     path = f"/v1/decisions/{score['decision_id']}/replay"
     assert api.client.post(path, headers=h).json()["reproduced"] is True
     # a decision whose recorded output was not what the inputs give is caught, field by field
+    # (its row re-hashed and re-sealed with the key, as only the key's holder could)
+    from registry import seal
+    from registry.hashchain import content_hash
+    from service import ledger
     from service.tables import Decision
 
     with api.session.begin_nested():
         row = api.session.get(Decision, score["decision_id"])
         assert row is not None
         row.output = {**row.output, "score": row.output["score"] + 1}
+        row.hash = content_hash(ledger.content(row), row.prev_hash)
+        row.seal = seal.current().seal(ledger.CHAIN, row.chain_seq, row.hash)
     found = api.client.post(path, headers=h).json()
     assert found["reproduced"] is False and found["differences"][0].startswith("output.score")
+    # without the key the rewrite is refused before anything is recomputed
+    with api.session.begin_nested():
+        row.seal = "0" * 64
+    found = api.client.post(path, headers=h).json()
+    assert found["reproduced"] is False and found["differences"] == [
+        f"ledger: decision {row.chain_seq}'s seal fails: rewritten without the key"
+    ]
 
 
 def test_entries_show_status_and_what_may_be_done(api: Api) -> None:

@@ -1,29 +1,36 @@
 """The ledger's group commit: answers given at the same time are all recorded, each exactly once,
-in fewer transactions than answers; a failed transaction fails every answer of its group and
-records none of them."""
+in fewer transactions than answers, on a gapless chain that verifies (threads here, processes
+too); a failed transaction fails every answer of its group and records none of them."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, delete, event, func, select
+from sqlalchemy import Engine, delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from service import ledger
-from service.tables import Decision
+from service.ledger_chain import verify
+from service.tables import Decision, LedgerHead
 
 THREADS, EACH = 16, 20
+PROCESSES = 3
 
 
 @pytest.fixture
 def mark(engine: Engine) -> Iterator[str]:
-    """A key_id marking this test's rows, removed afterwards (these tests need real commits)."""
+    """A key_id marking this test's rows, removed afterwards with the chain's head put back as
+    it was (these tests need real commits; they are the chain's tail)."""
     mark = f"groups-{id(engine) % 10_000:04d}"
+    with Session(engine) as session:
+        head = dict(session.execute(select(LedgerHead.__table__)).mappings().one())
     yield mark
     with Session(engine) as session, session.begin():
-        session.execute(delete(Decision).where(Decision.key_id == mark))
+        session.execute(delete(Decision).where(Decision.chain_seq > head["length"]))
+        session.execute(update(LedgerHead).values(**head))
 
 
 def _row(mark: str, i: int) -> ledger.Row:
@@ -73,6 +80,11 @@ def test_answers_at_the_same_time_are_all_recorded_in_fewer_commits(
         ).one()
     assert ns == THREADS * EACH
     assert commits < THREADS * EACH  # groups of more than one answer were written together
+    with Session(engine) as session:
+        seqs = list(session.scalars(select(Decision.chain_seq).order_by(Decision.chain_seq)))
+        report = verify(session)
+    assert seqs == list(range(1, len(seqs) + 1))  # gapless, each number once
+    assert report.ok, report.problems
 
 
 def test_a_failed_group_fails_its_answers_and_records_none(engine: Engine, mark: str) -> None:
@@ -86,3 +98,36 @@ def test_a_failed_group_fails_its_answers_and_records_none(engine: Engine, mark:
     with Session(engine) as session:
         stored = set(session.scalars(select(Decision.decision_id).where(Decision.key_id == mark)))
     assert stored == {first.decision_id, later.decision_id}
+
+
+def _process(engine: Engine, mark: str, first: int, start: object) -> None:
+    engine.dispose(close=False)  # the parent's connections stay the parent's
+    start.wait()  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        for j in range(EACH):
+            ledger.append(session, _row(mark, first + j))
+
+
+def test_worker_processes_writing_at_once_keep_one_gapless_chain(engine: Engine, mark: str) -> None:
+    """As several uvicorn workers do: each process groups its own answers; the head row's lock
+    (PostgreSQL) or the write lock (SQLite) puts the groups of all of them in one order."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(PROCESSES)
+    workers = [
+        context.Process(target=_process, args=(engine, mark, p * EACH, start))
+        for p in range(PROCESSES)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0] * PROCESSES
+    with Session(engine) as session:
+        mine = session.scalars(
+            select(func.count()).select_from(Decision).where(Decision.key_id == mark)
+        ).one()
+        seqs = list(session.scalars(select(Decision.chain_seq).order_by(Decision.chain_seq)))
+        report = verify(session)
+    assert mine == PROCESSES * EACH
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert report.ok, report.problems
