@@ -42,7 +42,7 @@ OLD_COLUMNS = tuple(c.name for c in OLD.columns)
 OLD_INSERT = insert(OLD)
 
 
-def _old_write(session: Session, rows: list[ledger.Row]) -> None:
+def _old_write(session: Session, rows: list[ledger.Row], key: str = "") -> None:
     """The append's write before the chain: one INSERT of the group."""
     values = [{c: getattr(r, c) for c in OLD_COLUMNS} for r in rows]
     bind = session.get_bind()

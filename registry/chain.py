@@ -16,7 +16,7 @@ from sqlalchemy import Table, select, type_coerce, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from registry import seal
+from registry import clock, seal
 from registry.hashchain import (
     ChainProblem,
     ChainReport,
@@ -124,7 +124,7 @@ def append(session: Session, row: Action) -> Action:
             f"the registry chain is sealed with key {head.key_id}, the configured key "
             f"({sealer.path}) is {sealer.key_id}: restore the chain's key"
         )
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()  # the server's clock, the one the registry's today is read from
     row.recorded_at = max(now, aware(head.recorded_at)) if head.recorded_at else now
     row.details = json.loads(json.dumps(row.details, ensure_ascii=False, default=str))
     row.chain_seq = head.length + 1
@@ -152,7 +152,7 @@ def signed_head(
         "recorded_at": at,
         "key_id": sealer.key_id,
         "legacy_length": legacy_length,
-        "signature": sealer.sign(fields),
+        "signature": sealer.mac(fields),
     }
 
 

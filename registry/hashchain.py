@@ -4,8 +4,9 @@ reordered rows, the signed head, and checkpoints handed to other parties.
 
 Each row carries ``hash`` = sha256(its canonical content + the previous row's hash) and
 ``seal`` = HMAC-SHA256 of (chain, position, hash) under the key outside the database
-(:mod:`registry.seal`). The head row (length, head hash, time) is signed with Ed25519. Without
-the key a chain can be re-hashed but not re-sealed nor its head re-signed.
+(:mod:`registry.seal`). The head row (length, head hash, time) is sealed the same way, and a
+checkpoint handed to another party is signed with Ed25519. Without the key a chain can be
+re-hashed but not re-sealed nor its head re-sealed.
 """
 
 from __future__ import annotations
@@ -288,7 +289,7 @@ def check_head(
     fields = head_fields(
         chain, head["length"], head["head_hash"], head["recorded_at"], head["key_id"] or "", **more
     )
-    if not signature_ok(sealer.public_pem, fields, head["signature"]):
+    if not sealer.mac_ok(fields, head["signature"]):
         problems.append(
             ChainProblem(
                 None, "head", "signature", "the head's signature fails: edited without the key"

@@ -37,36 +37,40 @@ class SealError(RuntimeError):
 
 @dataclass(frozen=True)
 class Sealer:
-    """Seals rows (HMAC-SHA256) and signs heads (Ed25519) with keys derived from one secret."""
+    """Seals rows and head rows (HMAC-SHA256: only the key's holder checks them, every append
+    makes them) and signs checkpoints (Ed25519: anybody with the public key checks them), with
+    keys derived from one secret."""
 
     path: Path
     mac_key: bytes
     signing_key: Ed25519PrivateKey
     public_key: Ed25519PublicKey
+    public_pem: str  # the public key, PEM
+    key_id: str  # the public key's first 16 hex digits of sha256: which key sealed a chain
 
     @classmethod
     def from_secret(cls, secret: bytes, path: Path = Path("-")) -> Sealer:
         mac_key = hmac.new(secret, b"safecredit/row-seal/v1", hashlib.sha256).digest()
         seed = hmac.new(secret, b"safecredit/ed25519/v1", hashlib.sha256).digest()
         private = Ed25519PrivateKey.from_private_bytes(seed)
-        return cls(path, mac_key, private, private.public_key())
-
-    @property
-    def key_id(self) -> str:
-        """The public key's first 16 hex digits of sha256: which key sealed a chain."""
-        return key_id(self.public_pem)
-
-    @property
-    def public_pem(self) -> str:
-        return self.public_key.public_bytes(
+        public = private.public_key()
+        pem = public.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode()
+        return cls(path, mac_key, private, public, pem, key_id(pem))
 
     def seal(self, chain: str, chain_seq: int, row_hash: str) -> str:
         """The keyed seal of a chain row (over its chain, position and content hash)."""
         return hmac.new(
             self.mac_key, f"{chain}:{chain_seq}:{row_hash}".encode(), "sha256"
         ).hexdigest()
+
+    def mac(self, fields: dict[str, Any]) -> str:
+        """The keyed seal of a head row: HMAC-SHA256 of :func:`message` of ``fields``."""
+        return hmac.new(self.mac_key, b"head:" + message(fields), "sha256").hexdigest()
+
+    def mac_ok(self, fields: dict[str, Any], seal: Any) -> bool:
+        return isinstance(seal, str) and hmac.compare_digest(self.mac(fields), seal)
 
     def sign(self, fields: dict[str, Any]) -> str:
         """Base64 Ed25519 signature of :func:`message` of ``fields``."""

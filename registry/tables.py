@@ -91,4 +91,4 @@ class ChainHead(Base):
     recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # last row's
     legacy_length: Mapped[int] = mapped_column(Integer)  # rows chained before revision 0005
     key_id: Mapped[str] = mapped_column(String(16))  # which key seals the chain
-    signature: Mapped[str] = mapped_column(Text)  # Ed25519, base64: registry.hashchain
+    signature: Mapped[str] = mapped_column(Text)  # HMAC-SHA256 of the head: registry.hashchain

@@ -98,7 +98,7 @@ def _registry(bind, sealer) -> None:
                          legacy_length=len(rows))
     bind.execute(heads.update().values(
         recorded_at=last, legacy_length=len(rows), key_id=sealer.key_id,
-        signature=sealer.sign(fields),
+        signature=sealer.mac(fields),
     ))
     with op.batch_alter_table('registry_actions') as batch:
         batch.alter_column('seal', existing_type=sa.String(length=64), nullable=False)
@@ -152,7 +152,7 @@ def _ledger(bind, sealer) -> None:
         'ledger_chain', *(sa.column(n) for n in ('chain_id', 'length', 'head_hash', 'key_id',
                                                  'signature')), sa.column('recorded_at', TZ),
     ).insert().values(chain_id=1, length=len(rows), head_hash=prev, recorded_at=at,
-                      key_id=sealer.key_id, signature=sealer.sign(fields)))
+                      key_id=sealer.key_id, signature=sealer.mac(fields)))
 
 
 def upgrade() -> None:
