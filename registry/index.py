@@ -244,6 +244,9 @@ class RegistryIndex:
                     "grounds": e[11],
                 }
                 self.by_uscc.setdefault(e[1], []).append(e[0])
+        self._recorded_entries(session, [t for t in fresh if t not in self.entries])
+        rows = [r for r in rows if r[0] in self.entries]
+        touched = [t for t in touched if t in self.entries]
         recorded = sorted((r[4], naive_utc(r[5])) for r in rows)
         for _, at in recorded:  # never falling, whatever the clock did
             self.times.append(max(at, self.times[-1]) if self.times else at)
@@ -257,6 +260,33 @@ class RegistryIndex:
         # The index is long-lived: move it out of the collector's young generations, or each
         # check's short-lived objects would trigger full passes over it.
         gc.freeze()
+
+    def _recorded_entries(self, session: Session, missing: list[str]) -> None:
+        """Entries whose row is gone (deleted by hand: ``verify`` names it) as their propose
+        action recorded them: the chain, not the table, says what was listed."""
+        if not missing:
+            return
+        for entry_id, text in session.execute(
+            select(Action.entry_id, cast(Action.details, Text)).where(
+                Action.entry_id.in_(missing), Action.action == "propose"
+            )
+        ):
+            e = json.loads(text).get("entry") or {}
+            self.entries[entry_id] = {
+                "entry_id": entry_id,
+                "uscc": e.get("uscc", ""),
+                "list_type": e.get("list_type", ""),
+                "policy_id": e.get("policy_id", ""),
+                "policy_version": e.get("policy_version", ""),
+                "rule": e.get("rule", ""),
+                "evidence": json.dumps(e.get("evidence", [])),
+                "penalty_decision_id": e.get("penalty_decision_id", ""),
+                "department": e.get("department", ""),
+                "name": e.get("name"),
+                "persons": json.dumps(e.get("persons", [])),
+                "grounds": json.dumps(e.get("grounds", [])),
+            }
+            self.by_uscc.setdefault(e.get("uscc", ""), []).append(entry_id)
 
     def _flatten(self) -> None:
         items = [iv for spans in self.spans.values() for iv in spans]
