@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from features.tables import Enterprise
 from features.uscc import SHAPE, check_character, shape_problem
 from registry.errors import InputError
 from registry.index import MARKER, InForce, Known, by_code, index_for
@@ -80,25 +79,9 @@ def _offers(domain: str, as_of: dt.date) -> tuple[dict[str, str], ...]:
     )
 
 
-def held_on(
-    session: Session, *, usccs: Sequence[str], as_of: dt.date, load: int
-) -> dict[str, str | None]:
-    """The codes of ``usccs`` that the event store holds an enterprise for as of ``as_of`` (from
-    the loads up to ``load``), each with its name then."""
-    e = Enterprise
-    out: dict[str, str | None] = {}
-    for start in range(0, len(usccs), 5_000):
-        for uscc, name in session.execute(
-            select(e.uscc, e.name)
-            .where(
-                e.uscc.in_(usccs[start : start + 5_000]),
-                e.known_from <= as_of,
-                e.load_id <= load,
-            )
-            .order_by(e.uscc, e.known_from, e.version_id)
-        ):
-            out[uscc] = name  # the latest version known wins
-    return out
+@lru_cache(maxsize=1 << 18)
+def _well_formed(code: str) -> bool:
+    return SHAPE.fullmatch(code) is not None and check_character(code[:17]) == code[17]
 
 
 def _codes(usccs: Collection[str]) -> list[str]:
@@ -110,6 +93,8 @@ def _codes(usccs: Collection[str]) -> list[str]:
 
 def code_problem(code: str, known: bool) -> tuple[str | None, str | None]:
     """(why ``code`` is invalid, a note on a failed check character the store accepted)."""
+    if _well_formed(code):
+        return None, None
     shape = None if SHAPE.fullmatch(code) else shape_problem(code)
     if shape is not None:
         return shape, None
@@ -185,7 +170,7 @@ def check(
     codes = [str(u).strip().upper() for u in usccs]
     distinct = list(dict.fromkeys(codes))
     found = by_code(index.in_force(distinct, as_of, known))
-    firms = held_on(session, usccs=distinct, as_of=as_of, load=(known or index.known).load)
+    firms = index.held(session, distinct, as_of, (known or index.known).load)
     out: list[Check] = []
     for i, code in enumerate(codes):
         ref = refs[i] if refs is not None else None

@@ -33,7 +33,7 @@ import numpy as np
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from features.tables import Load
+from features.tables import Enterprise, Load
 from registry.clock import naive_utc
 from registry.policy import find_policy
 from registry.status import Act, EntryStatus, status
@@ -47,7 +47,9 @@ HEAD = select(
     ChainHead.length,
     ChainHead.head_hash,
     select(func.coalesce(func.max(Load.load_id), 0)).scalar_subquery(),
+    select(Load.loaded_at).order_by(Load.load_id.desc()).limit(1).scalar_subquery(),
 )
+FIRMS_MAX = 1_000_000  # codes whose enterprise versions the index keeps at most
 MARKER = re.compile(r"\s*\[(?:V|P|R)\b[^\]]*\]")  # a policy file's sourcing markers
 
 
@@ -147,6 +149,10 @@ class RegistryIndex:
     length: int = 0
     head: str = GENESIS
     load: int = 0  # the event store's last load, as last read
+    loaded_at: Any = None  # … and when it was loaded: with ``load``, the event store's version
+    # the enterprise versions of the codes asked about, by code (empty: no such enterprise),
+    # kept while the event store's last load stays the same
+    firms: dict[str, tuple[tuple[dt.date, int, str | None], ...]] = field(default_factory=dict)
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     acts: dict[str, list[Act]] = field(default_factory=dict)
     spans: dict[str, list[Interval]] = field(default_factory=dict)
@@ -166,9 +172,11 @@ class RegistryIndex:
         # wait for ever (seen under load with a pool smaller than the thread pool)
         connection = session.connection()
         with self.lock:
-            length, head, load = connection.execute(HEAD).one()
+            length, head, load, loaded_at = connection.execute(HEAD).one()
             session.info[CHAIN_READ] = (session.get_transaction(), length, head, load)
-            self.load = load
+            if (load, loaded_at) != (self.load, self.loaded_at) or len(self.firms) > FIRMS_MAX:
+                self.firms = {}
+            self.load, self.loaded_at = load, loaded_at
             if (length, head) == (self.length, self.head):
                 return self
             known = self.length and session.scalar(
@@ -260,6 +268,33 @@ class RegistryIndex:
         # The index is long-lived: move it out of the collector's young generations, or each
         # check's short-lived objects would trigger full passes over it.
         gc.freeze()
+
+    def held(
+        self, session: Session, usccs: Sequence[str], as_of: dt.date, load: int
+    ) -> dict[str, str | None]:
+        """The codes of ``usccs`` that the event store holds an enterprise for as of ``as_of``
+        (from the loads up to ``load``), each with its name then. Versions are read once per
+        code and event-store version (refresh forgets them when a load is added)."""
+        firms = self.firms
+        missing = [u for u in usccs if u not in firms]
+        for start in range(0, len(missing), 5_000):
+            chunk = missing[start : start + 5_000]
+            found: dict[str, list[tuple[dt.date, int, str | None]]] = {u: [] for u in chunk}
+            e = Enterprise
+            for code, known_from, load_id, firm in session.execute(
+                select(e.uscc, e.known_from, e.load_id, e.name)
+                .where(e.uscc.in_(chunk))
+                .order_by(e.uscc, e.known_from, e.version_id)
+            ):
+                found[code].append((known_from, load_id, firm))
+            firms.update((u, tuple(v)) for u, v in found.items())
+        out: dict[str, str | None] = {}
+        for uscc in usccs:
+            for known_from, load_id, name in reversed(firms[uscc]):
+                if known_from <= as_of and load_id <= load:
+                    out[uscc] = name  # the latest version known then
+                    break
+        return out
 
     def _recorded_entries(self, session: Session, missing: list[str]) -> None:
         """Entries whose row is gone (deleted by hand: ``verify`` names it) as their propose
