@@ -84,6 +84,7 @@ from experiments.world import output, params, records
 from experiments.world.dates import month_starts, to_date
 from experiments.world.province import Province
 from features.contracts import TABLES
+from features.manifest import write_manifest
 
 
 @dataclass
@@ -128,15 +129,20 @@ def simulate(
 
 
 def write_world(world: World, out: Path, fmt: Literal["csv", "parquet"] = "csv") -> None:
-    """``<table>.csv`` (or ``.parquet``) for every table, and ``truth.csv``, into ``out``."""
+    """``<table>.csv`` (or ``.parquet``) for every table, ``truth.csv`` and ``manifest.json``
+    (each file's rows and sha256, :mod:`features.manifest`) into ``out``."""
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"format must be csv or parquet, not {fmt!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    rows = {}
     for name in TABLES:
         frame = world.tables[name]
         if fmt == "csv":
             output.write_csv(frame, out / f"{name}.csv")
         else:
             output.write_parquet(frame, out / f"{name}.parquet")
+        rows[f"{name}.{fmt}"] = len(frame)
     output.write_csv(world.truth, out / "truth.csv")
+    rows["truth.csv"] = len(world.truth)
+    write_manifest(out, rows)

@@ -16,11 +16,15 @@ class Kind(StrEnum):
     USCC = "uscc"  # a unified social credit code
     TEXT = "text"
     DATE = "date"  # ISO yyyy-mm-dd, never after the load date unless the column says so
-    INT = "int"  # a non-negative whole number
-    MONEY = "money"  # non-negative CNY
+    INT = "int"  # a non-negative whole number, at most INT_MAX unless the column says less
+    MONEY = "money"  # non-negative, finite CNY, at most MONEY_MAX unless the column says less
     BOOL = "bool"  # true/false, 1/0, yes/no
     ENUM = "enum"
 
+
+INT_MAX = 2**31 - 1  # the largest whole number a stored INT column holds (a 32-bit integer)
+MONEY_MAX = 1e12  # CNY: a trillion yuan, beyond any fine or accident loss on record
+COUNT_MAX = 100_000  # people killed or injured in one accident
 
 # Industries: the 8 compulsory liability-insurance industries of 应急〔2025〕27号 first.
 INDUSTRIES: dict[str, tuple[str, bool]] = {
@@ -90,10 +94,17 @@ class Column:
     nullable: bool = False  # a cell may be empty
     values: tuple[str, ...] = ()  # for ENUM
     low: float | None = None  # inclusive bounds for numbers
-    high: float | None = None
+    high: float | None = None  # INT and MONEY default to INT_MAX and MONEY_MAX
     pattern: str | None = None  # a regular expression TEXT values must match in full
     future: bool = False  # a DATE that may lie after the load date (a deadline)
     doc: str = ""
+
+    @property
+    def maximum(self) -> float | None:
+        """The largest value a number column accepts: its own bound, else its kind's."""
+        if self.high is not None:
+            return self.high
+        return {Kind.INT: INT_MAX, Kind.MONEY: MONEY_MAX}.get(self.kind)
 
 
 @dataclass(frozen=True)
@@ -132,7 +143,7 @@ ENTERPRISES = Table(
         Column("name", Kind.TEXT, doc="registered name"),
         Column("industry", Kind.ENUM, values=tuple(INDUSTRIES), doc="industry catalogue key"),
         Column("region_code", Kind.TEXT, pattern=r"\d{6}", doc="6-digit division code (GB/T 2260)"),
-        Column("employees", Kind.INT, doc="headcount"),
+        Column("employees", Kind.INT, high=10_000_000, doc="headcount"),
         Column(
             "standardization_grade",
             Kind.ENUM,
@@ -218,7 +229,13 @@ PENALTIES = Table(
         _uscc(),
         Column("decided_on", Kind.DATE, doc="date of the decision"),
         Column("measure", Kind.ENUM, values=PENALTY_MEASURES, doc="the heaviest measure imposed"),
-        Column("amount_cny", Kind.MONEY, nullable=True, doc="fine amount, empty when no fine"),
+        Column(
+            "amount_cny",
+            Kind.MONEY,
+            nullable=True,
+            high=MONEY_MAX,
+            doc="fine amount, empty when no fine",
+        ),
         Column(
             "fine_multiplier",
             Kind.INT,
@@ -251,9 +268,14 @@ ACCIDENTS = Table(
         _uscc(),
         Column("occurred_on", Kind.DATE, doc="date it happened"),
         Column("reported_on", Kind.DATE, doc="when the authorities learned of it"),
-        Column("deaths", Kind.INT, doc="死亡人数"),
-        Column("serious_injuries", Kind.INT, doc="重伤人数 (incl. acute industrial poisoning)"),
-        Column("direct_loss_cny", Kind.MONEY, doc="直接经济损失, CNY"),
+        Column("deaths", Kind.INT, high=COUNT_MAX, doc="死亡人数"),
+        Column(
+            "serious_injuries",
+            Kind.INT,
+            high=COUNT_MAX,
+            doc="重伤人数 (incl. acute industrial poisoning)",
+        ),
+        Column("direct_loss_cny", Kind.MONEY, high=MONEY_MAX, doc="直接经济损失, CNY"),
         Column(
             "reporting",
             Kind.ENUM,

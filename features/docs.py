@@ -18,8 +18,10 @@ def contracts_markdown() -> str:
                 kind = " \\| ".join(col.values)
             elif col.kind is Kind.ENUM:
                 kind = "one of the catalogue"
-            if col.low is not None or col.high is not None:
+            if col.low is not None and col.high is not None:
                 kind += f" ({col.low:g}–{col.high:g})"
+            elif col.high is not None:
+                kind += f" (≤ {col.high:,.0f})"
             optional = "" if col.required else " (optional column)"
             empty = "yes" if col.nullable else "no"
             out.append(f"| `{col.name}`{optional} | {kind} | {empty} | {col.doc} |")

@@ -2,7 +2,8 @@
 
 Layout of an export folder::
 
-    manifest.json                          tables present, bucket count, rows per table
+    manifest.json                          tables present, bucket count, rows per table, and
+                                           every file with its rows and sha256
     <table>/bucket=NNN/part-0.parquet      one file per table and bucket
 
 Every version of every record is written with ``known_from`` and ``version_id``, so a reader
@@ -33,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.contracts import TABLES, Kind, Table
+from features.manifest import files_section
 from features.store import VERSION_COLUMNS, History
 
 MANIFEST = "manifest.json"
@@ -103,6 +105,7 @@ class _TableWriter:
         self.writers: dict[int, pq.ParquetWriter] = {}
         self.pending: dict[int, list[pa.Table]] = {}
         self.rows = 0
+        self.bucket_rows: dict[int, int] = {}
 
     def add(self, data: pa.Table, bucket: np.ndarray) -> None:
         if not data.num_rows:
@@ -115,6 +118,7 @@ class _TableWriter:
         for start, stop in zip(starts, [*starts[1:], len(order)], strict=True):
             b = int(sorted_buckets[start])
             self.pending.setdefault(b, []).append(data.slice(start, stop - start))
+            self.bucket_rows[b] = self.bucket_rows.get(b, 0) + int(stop - start)
             if sum(t.num_rows for t in self.pending[b]) >= FLUSH_ROWS:
                 self._flush(b)
 
@@ -158,6 +162,7 @@ def write_export(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     rows: dict[str, int] = {}
+    files: dict[str, int] = {}  # file (relative to the export) → rows
     try:
         for name, table in TABLES.items():
             if name not in blocks:
@@ -177,13 +182,23 @@ def write_export(
                 bar.close()
             if writer.rows or table.required:
                 rows[name] = writer.rows
+                files.update(
+                    (f"{name}/bucket={b:03d}/part-0.parquet", n)
+                    for b, n in sorted(writer.bucket_rows.items())
+                )
                 if not writer.rows:  # present and empty: an empty file keeps the schema
                     (tmp / name).mkdir(exist_ok=True)
                     pq.write_table(schema.empty_table(), tmp / name / "empty.parquet")
+                    files[f"{name}/empty.parquet"] = 0
             else:
                 shutil.rmtree(tmp / name, ignore_errors=True)
         manifest = Manifest(buckets=buckets, rows=rows)
-        document = {"format": FORMAT, "buckets": buckets, "tables": rows}
+        document = {
+            "format": FORMAT,
+            "buckets": buckets,
+            "tables": rows,
+            "files": files_section(tmp, files),
+        }
         (tmp / MANIFEST).write_text(json.dumps(document, indent=2) + "\n")
         _swap(tmp, out)
     except BaseException:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from features.contracts import TABLES, Kind, Table
-from features.extract import read_extract
+from features.extract import Encoding, read_extract
 from features.tables import HISTORY_TABLES, Load
 from features.uscc import CheckMode
 from features.validate import Problem, validate
@@ -57,17 +57,30 @@ def ingest(
     known_on: dt.date | None = None,
     check_mode: CheckMode = CheckMode.STRICT,
     allow_list: Collection[str] = frozenset(),
+    encoding: Encoding | str = Encoding.UTF8,
+    require_manifest: bool = False,
     progress: bool = False,
 ) -> LoadReport:
     """Validate the extract in ``folder`` as a whole, then write it in the caller's transaction.
+    CSV files are read in ``encoding``; ``require_manifest`` refuses a folder without a
+    ``manifest.json``.
 
-    Raises :class:`IngestError` (nothing written) when anything is wrong.
+    Raises :class:`IngestError` or :class:`features.extract.ExtractError` (nothing written)
+    when anything is wrong.
     """
     known_on = known_on or dt.date.today()
-    extract, files = read_extract(folder)
-    known_keys = {
-        name: _stored_keys(session, TABLES[name])
-        for name in ("enterprises", "penalties", "inspections")
+    extract, files = read_extract(folder, encoding=encoding, require_manifest=require_manifest)
+    owners = {
+        name: _stored_owners(session, TABLES[name])
+        for name in extract.frames
+        if name != "enterprises"
+    }
+    for name in ("penalties", "inspections"):
+        owners.setdefault(name, _stored_owners(session, TABLES[name]))
+    known_keys: dict[str, Collection[str]] = {
+        "enterprises": _stored_keys(session, TABLES["enterprises"]),
+        "penalties": owners["penalties"].index,
+        "inspections": owners["inspections"].index,
     }
     checked = validate(
         extract,
@@ -75,6 +88,7 @@ def ingest(
         check_mode=check_mode,
         allow_list=allow_list,
         known_keys=known_keys,
+        stored_owners=owners,
     )
     if checked.errors:
         raise IngestError(checked.errors, checked.warnings)
@@ -110,6 +124,16 @@ def ingest(
 def _stored_keys(session: Session, table: Table) -> set[str]:
     orm = HISTORY_TABLES[table.name]
     return set(session.scalars(select(getattr(orm, table.key)).distinct()))
+
+
+def _stored_owners(session: Session, table: Table) -> pd.Series:
+    """The enterprise of each stored record id of ``table`` (id → uscc)."""
+    orm: Any = HISTORY_TABLES[table.name]
+    pairs = session.execute(select(getattr(orm, table.key), orm.uscc).distinct()).all()
+    frame = pd.DataFrame(pairs, columns=["key", "uscc"], dtype=object)
+    # ids are never shared, so one row per id; should a store hold more, the first is named
+    frame = frame.drop_duplicates("key")
+    return pd.Series(frame["uscc"].to_numpy(), index=pd.Index(frame["key"]), dtype=object)
 
 
 def content_hashes(table: Table, frame: pd.DataFrame) -> np.ndarray:

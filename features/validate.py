@@ -14,6 +14,7 @@ import pandas as pd
 from features import uscc as uscc_codes
 from features.contracts import TABLES, Column, Kind, Table
 
+CONTROL = r"[\x00-\x1f\x7f-\x9f]"  # C0 and C1 control characters, DEL: never in a cell
 TRUE = {"true", "1", "yes", "y", "t"}
 FALSE = {"false", "0", "no", "n", "f"}
 
@@ -101,8 +102,11 @@ def _typed(col: Column, cells: pd.Series, known_on: dt.date, bad: _Collector) ->
             )
         return parsed.astype("datetime64[s]")
     if col.kind in (Kind.INT, Kind.MONEY):
-        number = pd.to_numeric(cells.where(present), errors="coerce")
+        number = pd.to_numeric(cells.where(present), errors="coerce").astype("float64")
         bad.rows(present & number.isna(), col.name, lambda m: "not a number: " + _quote(cells[m]))
+        infinite = number.notna() & ~np.isfinite(number)
+        bad.rows(infinite, col.name, lambda m: "not a finite number: " + _quote(cells[m]))
+        number = number.where(~infinite)
         bad.rows(number < 0, col.name, lambda m: "negative: " + cells[m])
         if col.kind is Kind.INT:
             bad.rows(
@@ -112,12 +116,15 @@ def _typed(col: Column, cells: pd.Series, known_on: dt.date, bad: _Collector) ->
             )
         if col.low is not None:
             bad.rows(number < col.low, col.name, lambda m: f"below {col.low:g}: " + cells[m])
-        if col.high is not None:
-            bad.rows(number > col.high, col.name, lambda m: f"above {col.high:g}: " + cells[m])
+        top = col.maximum
+        if top is not None:
+            why = "the contract's maximum" if col.high is not None else "the most the column holds"
+            bad.rows(number > top, col.name, lambda m: f"above {top:,.0f} ({why}): " + cells[m])
+            number = number.where(~(number > top))
         if col.kind is Kind.INT:
             whole = number.where(number % 1 == 0)
             return whole.astype("Int64")
-        return number.astype("float64")
+        return number
     if col.kind is Kind.BOOL:
         lower = cells.str.lower()
         known = lower.isin(TRUE | FALSE)
@@ -159,7 +166,41 @@ def _uscc(
         warnings.rows(wrong, column, reason)
 
 
-def _duplicates(cells: pd.Series, column: str, bad: _Collector) -> None:
+def _control(cells: pd.Series) -> Reasons:
+    def reason(m: pd.Series) -> pd.Series:
+        found = cells[m].str.extract(f"({CONTROL})", expand=False)
+        return "control character " + found.map(lambda c: f"U+{ord(c):04X}") + " in the text"
+
+    return reason
+
+
+def _reused(
+    keys: pd.Series, owners: pd.Series, stored: pd.Series, column: str, bad: _Collector
+) -> None:
+    """A record id already stored for another enterprise (``stored``: id → uscc)."""
+    if not len(stored):
+        return
+    before = keys.map(stored)
+    other = before.notna() & owners.ne("") & before.ne(owners)
+
+    def reason(m: pd.Series) -> pd.Series:
+        return (
+            column
+            + " "
+            + _quote(keys[m])
+            + " is already stored for enterprise "
+            + before[m].astype(str)
+            + ", not "
+            + owners[m]
+            + ": a record id is never reused for another enterprise"
+        )
+
+    bad.rows(other, column, reason)
+
+
+def _duplicates(
+    cells: pd.Series, column: str, bad: _Collector, owners: pd.Series | None = None
+) -> None:
     present = cells.ne("")
     dup = cells.duplicated(keep="first") & present
     if dup.any():
@@ -167,6 +208,10 @@ def _duplicates(cells: pd.Series, column: str, bad: _Collector) -> None:
             pd.Series(np.arange(len(cells)), index=cells.index).groupby(cells).transform("min")
         )
         first_row = (first_pos + bad.offset).astype(str)
+        if owners is not None:
+            first_owner = pd.Series(owners.to_numpy()[first_pos.to_numpy()], index=cells.index)
+            other = first_owner.ne(owners)
+            first_row = first_row.where(~other, first_row + ", for enterprise " + first_owner)
         bad.rows(
             dup,
             column,
@@ -189,9 +234,12 @@ def validate(
     check_mode: uscc_codes.CheckMode = uscc_codes.CheckMode.STRICT,
     allow_list: Collection[str] = frozenset(),
     known_keys: Mapping[str, Collection[str]] | None = None,
+    stored_owners: Mapping[str, pd.Series] | None = None,
 ) -> Checked:
-    """Check ``extract`` as a whole; ``known_keys``: record keys already stored, by table."""
+    """Check ``extract`` as a whole; ``known_keys``: record keys already stored, by table;
+    ``stored_owners``: per table, the enterprise each stored record id belongs to (id → uscc)."""
     known_keys = known_keys or {}
+    stored_owners = stored_owners or {}
     checked = Checked()
     for name, table in TABLES.items():
         if name not in extract.frames:
@@ -199,7 +247,7 @@ def validate(
                 checked.errors.append(Problem(f"{name}.csv", 0, "-", "required table is missing"))
             continue
         checked.frames[name] = _check_table(
-            extract, table, known_on, check_mode, allow_list, checked
+            extract, table, known_on, check_mode, allow_list, checked, stored_owners
         )
     _check_references(extract, checked, known_keys)
     checked.errors.sort()
@@ -214,6 +262,7 @@ def _check_table(
     mode: uscc_codes.CheckMode,
     allowed: Collection[str],
     checked: Checked,
+    stored_owners: Mapping[str, pd.Series],
 ) -> pd.DataFrame:
     cells = extract.frames[table.name]
     errors = _Collector(extract, table.name, checked.errors)
@@ -226,11 +275,16 @@ def _check_table(
             typed[col.name] = pd.Series(None, index=cells.index, dtype=object)
             continue
         column = cells[col.name]
+        control = column.str.contains(CONTROL, regex=True)
+        errors.rows(control, col.name, _control(column))
         if col.kind is Kind.USCC:
             _uscc(column, col.name, mode, allowed, errors, warnings)
         typed[col.name] = _typed(col, column, known_on, errors)
     if table.key in cells.columns:
-        _duplicates(cells[table.key], table.key, errors)
+        owners = cells["uscc"] if "uscc" in cells.columns and table.key != "uscc" else None
+        _duplicates(cells[table.key], table.key, errors, owners)
+        if owners is not None and table.name in stored_owners:
+            _reused(cells[table.key], owners, stored_owners[table.name], table.key, errors)
     frame = pd.DataFrame(typed, index=cells.index)
     for later, earlier in table.order:
         before = frame[later] < frame[earlier]

@@ -50,7 +50,8 @@ def simulate(
     ] = None,
     format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
 ) -> None:
-    """Write a synthetic province: the history tables and truth.csv (true accident risk)."""
+    """Write a synthetic province: the history tables, truth.csv (true accident risk) and a
+    manifest.json with every file's rows and sha256."""
     from experiments.simulate import simulate as run
     from experiments.simulate import write_world
 
@@ -77,9 +78,16 @@ def ingest(
     allow_list: Annotated[
         Path | None, typer.Option(help="file of USCCs accepted despite a wrong check character")
     ] = None,
+    encoding: Annotated[
+        str, typer.Option(help="encoding of the CSV files: utf-8 (a BOM is accepted) or gb18030")
+    ] = "utf-8",
+    require_manifest: Annotated[
+        bool,
+        typer.Option(help="refuse a folder without manifest.json (it is checked whenever present)"),
+    ] = False,
 ) -> None:
     """Validate an extract folder and load it, all or nothing; loading it again changes nothing."""
-    from features.extract import ExtractError
+    from features.extract import Encoding, ExtractError
     from features.ingest import IngestError
     from features.ingest import ingest as load
     from features.uscc import CheckMode
@@ -87,6 +95,8 @@ def ingest(
     from features.validate import problem_lines
 
     settings = get_settings().ingest
+    if encoding.lower() not in {e.value for e in Encoding}:
+        raise typer.BadParameter(f"--encoding must be utf-8 or gb18030, not {encoding!r}")
     mode = CheckMode(uscc_check or settings.uscc_check)
     allowed_file = allow_list or settings.uscc_allow_list
     allowed = (
@@ -101,6 +111,8 @@ def ingest(
                     known_on=known_on.date() if known_on else None,
                     check_mode=mode,
                     allow_list=allowed,
+                    encoding=Encoding(encoding.lower()),
+                    require_manifest=require_manifest,
                     progress=sys.stderr.isatty(),
                 )
         except (IngestError, ExtractError) as exc:

@@ -40,6 +40,44 @@ def test_ingest_refuses_with_status_2_and_file_row_column(cli: CliRunner, tmp_pa
     assert "nothing was loaded" in result.output
 
 
+@pytest.mark.parametrize(
+    ("table", "column", "value", "where"),
+    [
+        ("enterprises", "name", "大同某化工\x00有限公司", "enterprises.csv:3:name: control"),
+        ("accidents", "deaths", "9" * 30, "accidents.csv:2:deaths: above 100,000"),
+        ("accidents", "direct_loss_cny", "1e400", "accidents.csv:2:direct_loss_cny: not a finite"),
+    ],
+)
+def test_ingest_refuses_impossible_cells_with_status_2_and_no_traceback(
+    cli: CliRunner, tmp_path: Path, table: str, column: str, value: str, where: str
+) -> None:
+    frames = extracts.tables()
+    frames[table].loc[1 if table == "enterprises" else 0, column] = value
+    folder = extracts.write(tmp_path / "x", frames)
+    result = cli.invoke(app, ["ingest", str(folder), "--known-on", "2024-12-31"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert where in result.output and "Traceback" not in result.output
+    assert "nothing was loaded" in result.output
+
+
+def test_ingest_encoding_and_required_manifest(cli: CliRunner, tmp_path: Path) -> None:
+    folder = tmp_path / "x"
+    folder.mkdir()
+    for name, frame in extracts.tables().items():
+        frame.to_csv(folder / f"{name}.csv", index=False, encoding="gb18030")
+    args = ["ingest", str(folder), "--known-on", "2024-12-31"]
+    undecodable = cli.invoke(app, args)
+    assert undecodable.exit_code == 2 and "--encoding gb18030" in undecodable.output
+    no_manifest = cli.invoke(app, [*args, "--encoding", "gb18030", "--require-manifest"])
+    assert no_manifest.exit_code == 2
+    assert "manifest.json:0:-: missing, and --require-manifest was given" in no_manifest.output
+    wrong = cli.invoke(app, [*args, "--encoding", "latin-1"])
+    assert wrong.exit_code == 2 and "utf-8 or gb18030" in wrong.output
+    loaded = cli.invoke(app, [*args, "--encoding", "gb18030"])
+    assert loaded.exit_code == 0 and "load 1: 11 record versions" in loaded.output
+
+
 def test_every_command_has_help(cli: CliRunner) -> None:
     for command in app.registered_commands:
         name = command.name or command.callback.__name__  # type: ignore[union-attr]
