@@ -67,7 +67,9 @@ def test_the_same_seed_writes_the_same_bytes(tmp_path: Path) -> None:
         for run in ("a", "b"):
             write_world(simulate(300, 3, seed=11), tmp_path / fmt / run, fmt)  # type: ignore[arg-type]
         first = sorted((tmp_path / fmt / "a").iterdir())
-        assert [p.name for p in first] == sorted([f"{t}.{fmt}" for t in TABLES] + ["truth.csv"])
+        assert [p.name for p in first] == sorted(
+            [f"{t}.{fmt}" for t in TABLES] + ["truth.csv", "manifest.json"]
+        )
         for path in first:
             assert path.read_bytes() == (tmp_path / fmt / "b" / path.name).read_bytes(), path.name
 
