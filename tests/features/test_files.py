@@ -39,7 +39,13 @@ def test_csv_has_a_bom_neutralised_text_and_numbers_as_numbers(tmp_path) -> None
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "太原市安全企业".encode() in raw
     back = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
-    assert list(back["名称"][:5]) == [f"'{INJECTED}", "太原市安全企业", "'-1+2", "'@SUM(A1)", "'\tx"]
+    assert list(back["名称"][:5]) == [
+        f"'{INJECTED}",
+        "太原市安全企业",
+        "'-1+2",
+        "'@SUM(A1)",
+        "'\tx",
+    ]
     assert back["count"].tolist() == [-3, 1, 2, 3, 4, 5]  # numbers, never prefixed
     line = raw.decode("utf-8-sig").splitlines()[1]
     assert line == '"\'=HYPERLINK(""http://x"",""y"")",-12.5,-3,2024-03-01,True'
