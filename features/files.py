@@ -42,10 +42,8 @@ def table_format(path: Path | str) -> str:
     """The format of ``path`` by its extension (``.csv``, ``.xlsx``, ``.json``, ``.parquet``)."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        shown = repr(suffix) if suffix else "no extension"
-        raise FileFormatError(
-            f"{path}: {shown}; a table is written as {', '.join(FORMATS)} (by the extension)"
-        )
+        shown = f"unknown extension {suffix!r}" if suffix else "no extension"
+        raise FileFormatError(f"{path}: {shown}; the extensions allowed are {', '.join(FORMATS)}")
     return suffix
 
 

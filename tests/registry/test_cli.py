@@ -229,8 +229,11 @@ def test_cli_list_writes_each_format(db, frozen, tmp_path):
 def test_cli_refuses_an_unknown_extension_before_any_work(command, tmp_path, monkeypatch):
     monkeypatch.setenv("SAFECREDIT_DATABASE_URL", f"sqlite:///{tmp_path / 'none' / 'x.db'}")
     get_settings.cache_clear()  # no database at all: the refusal comes first
-    out = CliRunner().invoke(app, [*command, "--out", str(tmp_path / "list.xls")])
+    out = CliRunner().invoke(
+        app, [*command, "--out", str(tmp_path / "list.xls")], env={"COLUMNS": "300"}
+    )
     assert out.exit_code == 2
-    assert ".csv, .xlsx, .json, .parquet" in out.output and "Traceback" not in out.output
+    assert "unknown extension '.xls'; the extensions allowed are .csv, .xlsx" in out.output
+    assert "Traceback" not in out.output
     assert list(tmp_path.iterdir()) == []
     get_settings.cache_clear()
