@@ -46,8 +46,10 @@ app.add_typer(act_app, name="act")
 
 Day = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
 OptionalDay = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
-LIST_COLUMNS = ("entry_id", "uscc", "name", "rules", "state", "proposed_on", "decided_on")
-LIST_COLUMNS += ("published_on", "term_ends_on", "department")
+LIST_COLUMNS = (
+    *("entry_id", "uscc", "name", "rules", "state"),
+    *("proposed_on", "decided_on", "published_on", "term_ends_on", "department"),
+)
 STATES = sorted({*TRANSITIONS, *(s for moves in TRANSITIONS.values() for s in moves.values())})
 
 
