@@ -1,19 +1,24 @@
 """The published list as of a date, for the national credit platforms: CSV and JSON, with the
-chain head (length and hash) that the list was drawn from, and the CSV's sha256 in the JSON.
+chain head (length and hash) that the list was drawn from, and the CSV's sha256 in the JSON;
+or the list alone as one file for people (``.csv``, ``.xlsx``, ``.json``, ``.parquet``).
+
+The CSV is a table for people (:mod:`features.files`): UTF-8 with a byte-order mark, and a name
+a corrector entered as ``=HYPERLINK(…)`` is written as text, never as a formula.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from features.files import write_table
 from registry.chain import CHAIN_ID
 from registry.tables import Action, ChainHead, Entry
 
@@ -98,17 +103,20 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Published rows as a table: dates and flags as they are, lists as JSON text."""
+    cells = {
+        c: [r[c] if r[c] is None or isinstance(r[c], bool | dt.date) else _text(r[c]) for r in rows]
+        for c in COLUMNS
+    }
+    return pd.DataFrame(cells, columns=list(COLUMNS), dtype=object)
+
+
 def export(session: Session, *, as_of: dt.date, out_dir: Path) -> dict[str, Path]:
     """Write ``published-<as_of>.csv`` and ``.json``; returns their paths by format."""
     rows = published(session, as_of=as_of)
     head = session.get(ChainHead, CHAIN_ID)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / f"published-{as_of.isoformat()}.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(COLUMNS)
-        for r in rows:
-            writer.writerow([_text(r[c]) for c in COLUMNS])
+    csv_path = write_table(table(rows), out_dir / f"published-{as_of.isoformat()}.csv")
     json_path = out_dir / f"published-{as_of.isoformat()}.json"
     document = {
         "as_of": as_of.isoformat(),
@@ -125,3 +133,9 @@ def export(session: Session, *, as_of: dt.date, out_dir: Path) -> dict[str, Path
     }
     json_path.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
     return {"csv": csv_path, "json": json_path}
+
+
+def export_table(session: Session, *, as_of: dt.date, path: Path) -> Path:
+    """Write the list published on ``as_of`` as one table, in the format of ``path``'s
+    extension (:func:`features.files.write_table`)."""
+    return write_table(table(published(session, as_of=as_of)), path)

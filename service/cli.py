@@ -13,6 +13,7 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from service.cli_files import table_file_or_folder
 from service.cli_keys import app as keys_app
 from service.cli_ledger import app as ledger_app
 from service.cli_quote import quote
@@ -202,7 +203,10 @@ def score(
     as_of: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="score as of this day")],
     out: Annotated[
         Path,
-        typer.Option(help="output: a .csv or .parquet file (pandas), a Parquet folder (spark)"),
+        typer.Option(
+            help="output: a .csv, .xlsx, .json or .parquet file (pandas), a Parquet folder (spark)",
+            callback=table_file_or_folder,
+        ),
     ],
     engine_name: Annotated[
         str,
@@ -220,6 +224,7 @@ def score(
 ) -> None:
     """Score every enterprise with the champion model: probability, score, grade, reasons,
     recourse, overrides and versions. Both engines give the same answers."""
+    from features.files import write_table
     from service.decisions import frame, score_batch
 
     check_engine(engine_name, out)
@@ -231,11 +236,7 @@ def score(
     else:
         with Session(engine()) as session:
             table = frame(scorer, score_batch(session, scorer, as_of=as_of.date()))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix == ".parquet":
-            table.to_parquet(out, index=False)
-        else:
-            table.to_csv(out, index=False)
+        write_table(table, out)
         counts = table["grade"].value_counts().to_dict()
     typer.echo(
         f"wrote {out}: {sum(counts.values()):,} enterprises; grades "

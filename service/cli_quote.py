@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
+from service.cli_files import table_file
+
 BOOK_COLUMNS = ("uscc", "insured_amount_cny", "headcount", "honours", "previous_rate")
 CHUNK = 1_000  # enterprises scored and priced together
 
@@ -121,7 +123,13 @@ def quote(
         Path | None,
         typer.Option(help="CSV renewal book: uscc[, insured_amount_cny, headcount, honours, …]"),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="book output: .csv or .parquet")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="book output: .csv, .xlsx, .json or .parquet (a Parquet folder for spark)",
+            callback=table_file,
+        ),
+    ] = None,
     tariff: Annotated[
         str, typer.Option(help="tariff file, or a stem under models/policies/")
     ] = "tariff-2026.1",
@@ -143,6 +151,7 @@ def quote(
     from sqlalchemy.orm import Session
     from tqdm import tqdm
 
+    from features.files import write_table
     from features.store import read_history
     from models.policy import PolicyFileError
     from models.tariff import load_tariff
@@ -211,11 +220,7 @@ def quote(
     if book is not None:
         table = frame(quotes)
         target = out or book.with_name(f"{book.stem}-quotes.csv")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.suffix == ".parquet":
-            table.to_parquet(target, index=False)
-        else:
-            table.to_csv(target, index=False)
+        write_table(table, target)
         typer.echo(
             f"wrote {target}: {len(table):,} quotes, premium {table['premium_cny'].sum():,.2f} "
             f"CNY in total; tariff {chosen.label}, model {quoter.scorer.loaded.version}"

@@ -18,6 +18,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from features.files import FORMATS
 from registry import clock
 from registry.chain import take_checkpoint
 from registry.chain import verify as verify_chain
@@ -27,6 +28,7 @@ from registry.errors import InputError, RegistryError
 from registry.evaluate import evaluate as evaluate_rules
 from registry.evaluate import evidence_text
 from registry.export import export as export_list
+from registry.export import export_table
 from registry.index import index_for
 from registry.policy import DOMAINS, find_policy
 from registry.procedure import act as act_on
@@ -34,6 +36,7 @@ from registry.procedure import actions_of, propose
 from registry.status import ACTIONS, TRANSITIONS, allowed_actions, status
 from registry.tables import Entry
 from service.cli_chain import Checkpoints, public_key, report_chain, write_checkpoint
+from service.cli_files import OUT_HELP, table_file, table_file_or_folder
 from service.db import migrated_engine
 from service.settings import get_settings
 
@@ -43,6 +46,10 @@ app.add_typer(act_app, name="act")
 
 Day = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
 OptionalDay = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
+LIST_COLUMNS = (
+    *("entry_id", "uscc", "name", "rules", "state"),
+    *("proposed_on", "decided_on", "published_on", "term_ends_on", "department"),
+)
 STATES = sorted({*TRANSITIONS, *(s for moves in TRANSITIONS.values() for s in moves.values())})
 
 
@@ -207,9 +214,13 @@ def list_entries(
     department: Annotated[str | None, typer.Option()] = None,
     uscc: Annotated[str | None, typer.Option()] = None,
     on: OptionalDay = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help=OUT_HELP + "; tab-separated on stdout by default", callback=table_file),
+    ] = None,
 ) -> None:
     """Entries with their state on ON (today): id, USCC, name, rules, state and dates; a header
-    row first, tab-separated."""
+    row first, tab-separated, or written to --out as a table for people."""
     if state is not None and state not in STATES:
         raise _fail(f"--state: {state!r} is not one of {', '.join(STATES)}")
     day = on.date() if on else today()
@@ -219,26 +230,36 @@ def list_entries(
             query = query.where(Entry.department == department)
         if uscc:
             query = query.where(Entry.uscc == uscc.strip().upper())
-        typer.echo(
-            "entry_id\tuscc\tname\trules\tstate\tproposed_on\tdecided_on\tpublished_on"
-            "\tterm_ends_on\tdepartment"
-        )
+        rows = []
         for entry in s.scalars(query):
             st = status(actions_of(s, entry_id=entry.entry_id), on=day)
             if state is not None and st.state != state:
                 continue
-            rules = ",".join(g["rule"] for g in entry.grounds)
-            cells = (
-                entry.entry_id,
-                entry.uscc,
-                entry.name or "",
-                rules,
-                st.state,
-                *(str(d or "") for d in (st.proposed_on, st.decided_on, st.published_on)),
-                str(st.term_ends_on or ""),
-                entry.department,
+            rows.append(
+                {
+                    "entry_id": entry.entry_id,
+                    "uscc": entry.uscc,
+                    "name": entry.name,
+                    "rules": ",".join(g["rule"] for g in entry.grounds),
+                    "state": st.state,
+                    "proposed_on": st.proposed_on,
+                    "decided_on": st.decided_on,
+                    "published_on": st.published_on,
+                    "term_ends_on": st.term_ends_on,
+                    "department": entry.department,
+                }
             )
-            typer.echo("\t".join(cells))
+    if out is not None:
+        import pandas as pd
+
+        from features.files import write_table
+
+        write_table(pd.DataFrame(rows, columns=list(LIST_COLUMNS), dtype=object), out)
+        typer.echo(f"wrote {out}: {len(rows):,} entries on {day}")
+        return
+    typer.echo("\t".join(LIST_COLUMNS))
+    for row in rows:
+        typer.echo("\t".join("" if row[c] is None else str(row[c]) for c in LIST_COLUMNS))
 
 
 @app.command()
@@ -331,9 +352,23 @@ app.command("public-key")(public_key)
 
 
 @app.command()
-def export(as_of: Day, out: Annotated[Path, typer.Option()] = Path("var/exports")) -> None:
-    """Write the list published on AS_OF as CSV and JSON, with the chain head."""
+def export(
+    as_of: Day,
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="a folder: published-AS_OF.csv and .json with the chain head, for the credit "
+            "platforms; or one file for people: " + ", ".join(FORMATS),
+            callback=table_file_or_folder,
+        ),
+    ] = Path("var/exports"),
+) -> None:
+    """Write the list published on AS_OF: as CSV and JSON with the chain head into a folder, or
+    as one table in the format --out's extension names."""
     with _session() as s:
-        paths = export_list(s, as_of=as_of.date(), out_dir=out)
+        if out.suffix and not out.is_dir():
+            paths = {out.suffix.lstrip("."): export_table(s, as_of=as_of.date(), path=out)}
+        else:
+            paths = export_list(s, as_of=as_of.date(), out_dir=out)
     for kind, path in paths.items():
         typer.echo(f"{kind}: {path}")

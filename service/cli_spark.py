@@ -59,8 +59,15 @@ def export_history(
 def check_engine(engine: str, out: Path | None) -> None:
     if engine not in ENGINES:
         raise typer.BadParameter(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "pandas" and out is not None and (out.is_dir() or not out.suffix):
+        from features.files import FORMATS
+
+        raise typer.BadParameter(
+            f"--engine pandas writes one file: {out} has no extension; the extensions allowed "
+            f"are {', '.join(FORMATS)}"
+        )
     if engine == "spark" and out is not None:
-        if out.suffix == ".csv":
+        if out.suffix not in ("", ".parquet"):
             raise typer.BadParameter("--engine spark writes Parquet: give --out a .parquet path")
         if out.exists() and not (
             out.is_dir() and (not any(out.iterdir()) or (out / SUCCESS).exists())

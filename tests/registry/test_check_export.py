@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -103,6 +104,8 @@ def test_export_writes_the_published_list_with_the_chain_head(session, history, 
     assert mine[0]["term_ends_on"] == "2027-03-01"
     assert len(doc["chain"]["head_hash"]) == 64 and doc["chain"]["length"] >= 4
     assert uscc in paths["csv"].read_text(encoding="utf-8")
+    assert paths["csv"].read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads Chinese
+    assert doc["csv_sha256"] == hashlib.sha256(paths["csv"].read_bytes()).hexdigest()
     before = export(session, as_of=D(2024, 2, 29), out_dir=tmp_path / "early")
     early = json.loads(before["json"].read_text(encoding="utf-8"))
     assert uscc not in {e["uscc"] for e in early["entries"]}

@@ -147,3 +147,93 @@ def test_cli_check_gives_four_statuses(db, frozen):
     assert "18 characters" in results[2]["note"]
     assert "check character" in results[3]["note"]
     assert not any(r["restricted"] for r in results)
+
+
+INJECTED = '=HYPERLINK("http://x","y")'
+
+
+def _published_and_renamed(db, frozen) -> str:
+    """Walk the entry to publication, then correct its name to a formula; its id."""
+    run = CliRunner().invoke
+    frozen.day = D(2024, 2, 2)
+    out = run(app, ["evaluate", "--as-of", "2024-02-02", "--record", "--department", DEPT,
+                    "--actor", "reg-1"])  # fmt: skip
+    entry_id = re.search(r"entered ([0-9a-f]{32})", out.output).group(1)
+    who = ["--actor", "reg-1", "--department", DEPT]
+    for action, day in [("notify", D(2024, 2, 5)), ("decide", D(2024, 3, 1)),
+                        ("publish", D(2024, 3, 4)), ("correct", D(2024, 3, 6))]:  # fmt: skip
+        frozen.day = day
+        fix = ["--corrections", json.dumps({"name": INJECTED})] if action == "correct" else []
+        res = run(app, ["act", action, entry_id, *who, "--reason", action, *fix])
+        assert res.exit_code == 0, res.output
+    frozen.day = D(2024, 6, 1)
+    return entry_id
+
+
+def test_cli_export_never_writes_a_formula(db, frozen, tmp_path):
+    import openpyxl
+    import pandas as pd
+
+    entry_id = _published_and_renamed(db, frozen)
+    run = CliRunner().invoke
+    folder = run(app, ["export", "--as-of", "2024-06-01", "--out", str(tmp_path / "platform")])
+    assert folder.exit_code == 0, folder.output
+    csv = tmp_path / "platform" / "published-2024-06-01.csv"
+    raw = csv.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and DEPT.encode() in raw  # Excel reads the Chinese
+    text = raw.decode("utf-8-sig")
+    assert ',"\'=HYPERLINK(""http://x"",""y"")",' in text  # the corrected name, as text
+    assert f",{INJECTED}" not in text and ',"=HYPERLINK' not in text
+    doc = json.loads((tmp_path / "platform" / "published-2024-06-01.json").read_text("utf-8"))
+    assert doc["entries"][0]["name"] == INJECTED  # the platform's JSON holds the value itself
+    for ext in ("csv", "xlsx", "json", "parquet"):
+        path = tmp_path / f"list.{ext}"
+        res = run(app, ["export", "--as-of", "2024-06-01", "--out", str(path)])
+        assert res.exit_code == 0 and f"{ext}: {path}" in res.output, res.output
+    book = openpyxl.load_workbook(tmp_path / "list.xlsx").active
+    header, row = ([c for c in r] for r in book.iter_rows(max_row=2))
+    cell = dict(zip([c.value for c in header], row, strict=True))
+    assert (cell["name"].value, cell["name"].data_type) == (INJECTED, "s")
+    assert cell["name"].quotePrefix and cell["department"].value == DEPT
+    assert cell["entry_id"].value == entry_id and cell["published_on"].value.year == 2024
+    assert json.loads((tmp_path / "list.json").read_text("utf-8"))[0]["department"] == DEPT
+    assert pd.read_parquet(tmp_path / "list.parquet")["name"].tolist() == [INJECTED]
+    back = pd.read_csv(tmp_path / "list.csv", encoding="utf-8-sig")
+    assert back["name"].tolist() == [f"'{INJECTED}"] and back["uscc"].tolist() == [db]
+
+
+def test_cli_list_writes_each_format(db, frozen, tmp_path):
+    import openpyxl
+    import pandas as pd
+
+    entry_id = _published_and_renamed(db, frozen)
+    run = CliRunner().invoke
+    for ext in ("csv", "xlsx", "json", "parquet"):
+        res = run(app, ["list", "--out", str(tmp_path / f"entries.{ext}")])
+        assert res.exit_code == 0 and "1 entries on 2024-06-01" in res.output, res.output
+    back = pd.read_csv(tmp_path / "entries.csv", encoding="utf-8-sig")
+    assert (tmp_path / "entries.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert back.loc[0, "department"] == DEPT and back.loc[0, "state"] == "published"
+    sheet = openpyxl.load_workbook(tmp_path / "entries.xlsx").active
+    values = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert values[0][:3] == ["entry_id", "uscc", "name"] and values[1][0] == entry_id
+    assert values[1][-1] == DEPT
+    (record,) = json.loads((tmp_path / "entries.json").read_text("utf-8"))
+    assert record["department"] == DEPT and record["published_on"] == "2024-03-04"
+    assert pd.read_parquet(tmp_path / "entries.parquet")["uscc"].tolist() == [db]
+    listed = run(app, ["list"]).output.splitlines()  # stdout stays tab-separated
+    assert listed[0].startswith("entry_id\tuscc") and listed[1].startswith(entry_id)
+
+
+@pytest.mark.parametrize("command", [["list"], ["export", "--as-of", "2024-06-01"]])
+def test_cli_refuses_an_unknown_extension_before_any_work(command, tmp_path, monkeypatch):
+    monkeypatch.setenv("SAFECREDIT_DATABASE_URL", f"sqlite:///{tmp_path / 'none' / 'x.db'}")
+    get_settings.cache_clear()  # no database at all: the refusal comes first
+    out = CliRunner().invoke(
+        app, [*command, "--out", str(tmp_path / "list.xls")], env={"COLUMNS": "300"}
+    )
+    assert out.exit_code == 2
+    assert "unknown extension '.xls'; the extensions allowed are .csv, .xlsx" in out.output
+    assert "Traceback" not in out.output
+    assert list(tmp_path.iterdir()) == []
+    get_settings.cache_clear()

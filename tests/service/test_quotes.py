@@ -288,3 +288,73 @@ def test_a_years_cover_ends_the_day_before_the_date_a_year_on(start: dt.date) ->
     year_on = pd.Timestamp(start) + pd.DateOffset(years=1)
     assert period_end(start) == (year_on - pd.Timedelta(days=1)).date()
     assert period_end(dt.date(2024, 2, 29)) == dt.date(2025, 2, 27)
+
+
+def test_score_and_the_book_write_each_format_for_people(
+    cli_db: CliRunner, world: World, tmp_path: Path
+) -> None:
+    import json
+
+    import openpyxl
+
+    from service.cli import app
+
+    book = tmp_path / "book.csv"
+    codes = list(world.tables["enterprises"]["uscc"].iloc[:12])
+    pd.DataFrame({"uscc": codes}).to_csv(book, index=False)
+    ask = ["quote", "--book", str(book), "--period-start", "2026-01-01", "--as-of", "2025-12-31"]
+    ask += ["--insured-amount", "500000"]
+    for ext in ("csv", "xlsx", "json", "parquet"):
+        for command in (["score", "--as-of", "2025-12-31"], ask):
+            out = tmp_path / f"{command[0]}.{ext}"
+            result = cli_db.invoke(app, [*command, "--out", str(out)])
+            assert result.exit_code == 0, result.output
+            assert f"wrote {out}" in result.output
+    for name in ("score", "quote"):
+        assert (tmp_path / f"{name}.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+        by_csv = pd.read_csv(tmp_path / f"{name}.csv", encoding="utf-8-sig")
+        by_parquet = pd.read_parquet(tmp_path / f"{name}.parquet")
+        assert by_csv["uscc"].tolist() == by_parquet["uscc"].tolist()
+        records = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+        assert [r["uscc"] for r in records] == by_csv["uscc"].tolist()
+        sheet = openpyxl.load_workbook(tmp_path / f"{name}.xlsx", read_only=True).active
+        rows = list(sheet.iter_rows(values_only=True))
+        assert list(rows[0]) == list(by_parquet.columns) and len(rows) == len(by_parquet) + 1
+        assert [r[0] for r in rows[1:]] == by_csv["uscc"].tolist()
+    scores = pd.read_parquet(tmp_path / "score.parquet")
+    sheet = openpyxl.load_workbook(tmp_path / "score.xlsx", read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    zh = rows[0].index("reason1_zh")
+    # the Chinese read back (an empty text is an empty cell)
+    assert [r[zh] or "" for r in rows[1:]] == scores["reason1_zh"].tolist()
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in rows[1][zh])
+    points = rows[0].index("reason1_points")
+    assert isinstance(rows[1][points], float | int)  # numbers stay numbers (negative ones too)
+    by_csv = pd.read_csv(tmp_path / "score.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert by_csv["reason1_zh"].tolist() == scores["reason1_zh"].tolist()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["score", "--as-of", "2025-12-31"],
+        ["quote", "--book", "book.csv", "--period-start", "2026-01-01"],
+    ],
+)
+@pytest.mark.parametrize("out", ["scores.xls", "scores.txt", "folder"])
+def test_an_unknown_extension_is_refused_before_the_model_loads(
+    command: list[str], out: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service import cli
+
+    def no_model() -> None:
+        raise AssertionError("the model was loaded before --out was checked")
+
+    monkeypatch.setattr(cli, "_scorer", no_model)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "book.csv").write_text("uscc\n91140100000000001X\n")
+    result = CliRunner().invoke(cli.app, [*command, "--out", out], env={"COLUMNS": "300"})
+    assert result.exit_code == 2, result.output
+    assert "allowed are .csv, .xlsx, .json, .parquet" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.csv"]
