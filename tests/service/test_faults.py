@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 import pytest
 from fastapi.testclient import TestClient
-
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
