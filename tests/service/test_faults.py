@@ -33,7 +33,7 @@ Response = Any  # what the test client answers
 Mode = Literal["pass", "refuse", "blackhole", "slow", "reset"]
 ANSWER_WITHIN = 5.0  # seconds: a 503, not a hang
 READY_WITHIN = 2.0
-SLOW_CHUNK = 3.0  # seconds each chunk is held in "slow" mode: longer than any reply timeout
+SLOW_CHUNK = 2.5  # seconds each chunk is held in "slow" mode: longer than any reply timeout
 
 
 class FaultProxy:
@@ -137,6 +137,7 @@ def _reset(s: socket.socket | None) -> None:
         return
     with contextlib.suppress(OSError):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.shutdown(socket.SHUT_RD)  # wakes the pipe's recv, which lets go of the socket
     with contextlib.suppress(OSError):
         s.close()
 
