@@ -16,9 +16,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
@@ -30,7 +30,7 @@ from service.api.champion import Champion
 from service.api.deps import ServiceSettings, service_settings
 from service.auth import Principals
 from service.books import Books
-from service.db import make_engine, sessions, signing_key
+from service.db import database_state, guard_server, make_engine, sessions, signing_key
 from service.decisions import Scorer
 from service.settings import Settings, get_settings
 
@@ -67,14 +67,18 @@ def service_engine(url: str, limits: ServiceSettings, *, echo: bool = False) -> 
         "pool_use_lifo": True,
     }
     if make_url(url).get_backend_name() == "sqlite":
-        return make_engine(url, echo=echo, **pool)
-    return create_engine(
+        return make_engine(
+            url, echo=echo, busy_timeout_seconds=limits.sqlite_busy_timeout_seconds, **pool
+        )
+    engine = create_engine(
         url,
         echo=echo,
         pool_pre_ping=True,
         **pool,
         connect_args={"connect_timeout": limits.connect_timeout_seconds},
     )
+    guard_server(engine, limits)  # statement, reply and TCP timeouts: a silent server is a 503
+    return engine
 
 
 def create_app(
@@ -140,13 +144,10 @@ def create_app(
         tags=["operations"],
     )
     def readyz(request: Request, engine: EngineDep) -> Readiness | JSONResponse:
-        """Ready only when the database answers and the champion model is loaded."""
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            database = "ok"
-        except SQLAlchemyError as exc:
-            database = f"unavailable: {exc.__class__.__name__}"
+        """Ready only when the database answers, can be written, and the champion model is
+        loaded; answers within the probe's timeout whatever the database does."""
+        limits: ServiceSettings = request.app.state.limits
+        database = database_state(engine, timeout=limits.ready_timeout_seconds)
         champion: Champion = request.app.state.champion
         champion.get()
         version = champion.version

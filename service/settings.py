@@ -45,7 +45,22 @@ class ServiceSettings(BaseModel):
     # connections kept open: as many as requests run at once (the threadpool's 40 threads),
     # so that none is opened and closed again per request under load
     pool_size: int = Field(default=40, ge=1)
-    connect_timeout_seconds: int = Field(default=3, ge=1)  # opening a connection to the server
+    # A database that stops answering gives 503s within 5 s: at worst a pooled connection's
+    # ping waits the reply timeout, then a new connection the connect timeout. PostgreSQL: a
+    # silent server is found by the client's reply timeout, a dead network by keepalives and
+    # the TCP user timeout, a slow statement is cancelled by the server's statement timeout.
+    connect_timeout_seconds: int = Field(default=2, ge=1)  # opening one (libpq: 2 s at least)
+    statement_timeout_seconds: float = Field(default=1.5, gt=0)  # PostgreSQL cancels a statement
+    # waiting for any answer on an open connection before it is dropped (client side, every
+    # round trip including the pool's ping); above the statement timeout, so that a slow
+    # statement is cancelled by the server and its connection kept
+    reply_timeout_seconds: float = Field(default=2.0, gt=0)
+    keepalives_idle_seconds: int = Field(default=10, ge=1)  # TCP keepalives on server links
+    keepalives_interval_seconds: int = Field(default=2, ge=1)
+    keepalives_count: int = Field(default=3, ge=1)
+    tcp_user_timeout_seconds: float = Field(default=4.0, gt=0)  # data sent but unacknowledged
+    sqlite_busy_timeout_seconds: float = Field(default=3.0, ge=0)  # a locked SQLite file
+    ready_timeout_seconds: float = Field(default=1.5, gt=0)  # /readyz's database probe
     model_retry_seconds: float = Field(default=30.0, ge=0)  # between tries to load a champion
     entries_page_max: int = Field(default=1_000, ge=1)
     cookie_name: str = "safecredit_key"
