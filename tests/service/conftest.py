@@ -169,9 +169,7 @@ def csrf_of(api: Api, *, lang: str = "zh") -> str:
 def sign_in(api: Api, token: str, *, next: str = "/", origin: str = ORIGIN) -> Any:
     """The sign-in form posted as a browser on this site would post it (no redirect followed)."""
     data = {"key": token, "next": next, "csrf": csrf_of(api)}
-    return api.client.post(
-        "/login", data=data, headers={"Origin": origin}, follow_redirects=False
-    )
+    return api.client.post("/login", data=data, headers={"Origin": origin}, follow_redirects=False)
 
 
 def settings_for(tmp: Path) -> Settings:
