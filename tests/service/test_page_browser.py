@@ -106,6 +106,9 @@ def test_the_enterprise_page_in_a_real_browser(served: tuple[str, Province]) -> 
         assert driver.find_element(By.ID, "as-of").text == AS_OF.isoformat()
         bars = driver.find_elements(By.CSS_SELECTOR, "#chart .bar")
         assert bars and all(b.find_element(By.CSS_SELECTOR, ".label").text for b in bars)
+        # the bars are drawn (their style admitted by the Content-Security-Policy's nonce)
+        drawn = driver.find_elements(By.CSS_SELECTOR, "#chart .bar rect")
+        assert drawn and all(r.rect["width"] > 0 for r in drawn)
         listing = driver.find_element(
             By.CSS_SELECTOR, f"tr.listing[data-entry='{province.entry_id}']"
         )

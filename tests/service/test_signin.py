@@ -183,8 +183,15 @@ def test_pages_send_security_headers(api: Api) -> None:
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["referrer-policy"] == "same-origin"
-    page = api.client.get(_page(api), headers=api.headers(token)).text
+    r = api.client.get(_page(api), headers=api.headers(token))
+    page, csp = r.text, r.headers["content-security-policy"]
     assert "<script" not in page and "http://" not in page and "https://" not in page
+    # no inline style but the page's own <style> block, admitted by this answer's nonce
+    assert "unsafe-inline" not in csp and " style=" not in page
+    nonce = re.search(r"style-src 'nonce-([^']+)'", csp)
+    assert nonce is not None and f'<style nonce="{nonce.group(1)}">' in page
+    again = api.client.get(_page(api), headers=api.headers(token))
+    assert nonce.group(1) not in again.headers["content-security-policy"]  # one per answer
     docs = api.client.get("/docs")
     assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
     assert docs.headers["x-frame-options"] == "DENY"
