@@ -135,9 +135,12 @@ def access(engine: Engine, table: pd.DataFrame, port: int, say: Say) -> None:
     top = table[table["grade"] == "A"].sort_values("score", ascending=False)
     listed = table[table["overrides"].str.contains("listed")]
     with Session(engine) as session, session.begin():
-        for old in list_keys(session, include_revoked=False):
-            if old.name.startswith("demo "):
-                revoke_key(session, key_id=old.key_id)
+        # revoked after the new ones are made: the last active admin key is never revoked
+        previous = [
+            k.key_id
+            for k in list_keys(session, include_revoked=False)
+            if k.name.startswith("demo ")
+        ]
         department = (
             session.scalar(select(Entry.department).where(Entry.uscc == listed["uscc"].iloc[0]))
             if len(listed)
@@ -155,6 +158,8 @@ def access(engine: Engine, table: pd.DataFrame, port: int, say: Say) -> None:
             _, token = create_key(session, role=role, name=f"demo {role}", **extra)
             bound = ", ".join(f"{k} {v}" for k, v in extra.items() if v)
             say(f"  {role:<16} {token}" + (f"  ({bound})" if bound else ""))
+        for key_id in previous:
+            revoke_key(session, key_id=key_id)
     base = f"http://127.0.0.1:{port}"
     say("open (sign in with a regulator's or the enterprise's key):")
     say(f"  an A-grade enterprise  {base}/login?next=/enterprises/{top['uscc'].iloc[0]}")

@@ -32,6 +32,7 @@ from service.auth import Principals
 from service.books import Books
 from service.db import database_state, guard_server, make_engine, sessions, signing_key
 from service.decisions import Scorer
+from service.headers import SecurityHeaders
 from service.settings import Settings, get_settings
 
 
@@ -102,7 +103,9 @@ def create_app(
         app.state.sessions = sessions(app.state.engine)
         app.state.limits = limits
         app.state.time_zone = settings.registry.time_zone
-        app.state.principals = Principals(limits.key_cache_seconds)
+        app.state.principals = Principals(
+            limits.key_cache_seconds, touch_seconds=limits.last_used_every_seconds
+        )
         if scorer is not None:
             app.state.champion = Champion.of(scorer)
         else:
@@ -126,6 +129,7 @@ def create_app(
         summary="Work-safety credit scores, insurance rates and the joint-punishment registry.",
         lifespan=lifespan,
     )
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
     _install_handlers(app)
     for module in (scores, registry, decisions, keys, pages):

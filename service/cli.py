@@ -285,8 +285,14 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
 ) -> None:
-    """Run the HTTP service (OpenAPI at /docs)."""
+    """Run the HTTP service (OpenAPI at /docs). On a loopback address the pages' cookies may go
+    over plain HTTP (``SAFECREDIT_SERVICE__PLAIN_HTTP=false`` to insist on HTTPS); elsewhere
+    they are Secure: serve behind HTTPS."""
     import uvicorn
+
+    if host in ("127.0.0.1", "::1", "localhost"):
+        os.environ.setdefault("SAFECREDIT_SERVICE__PLAIN_HTTP", "true")
+        get_settings.cache_clear()
 
     engine().dispose()  # migrate before the workers start
     uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers)

@@ -63,7 +63,18 @@ class ServiceSettings(BaseModel):
     ready_timeout_seconds: float = Field(default=1.5, gt=0)  # /readyz's database probe
     model_retry_seconds: float = Field(default=30.0, ge=0)  # between tries to load a champion
     entries_page_max: int = Field(default=1_000, ge=1)
-    cookie_name: str = "safecredit_key"
+    # the enterprise page's sign-in: the cookie holds a session id (never the key), HttpOnly,
+    # SameSite=Strict and Secure — unless plain_http says the service is reached over plain HTTP
+    # on a loopback address (127.0.0.1, ::1, localhost; `safecredit serve` on 127.0.0.1 turns it
+    # on), and then only for requests to such an address
+    cookie_name: str = "safecredit_session"
+    csrf_cookie_name: str = "safecredit_csrf"  # the pre-session cookie the forms' token matches
+    session_minutes: int = Field(default=480, ge=1)  # a sign-in's lifetime
+    plain_http: bool = False
+    # origins a form may be posted from besides the service's own (e.g. the public https origin
+    # when a proxy in front does not forward the scheme and host)
+    origins: list[str] = Field(default_factory=list)
+    last_used_every_seconds: float = Field(default=60.0, ge=0)  # a key's last use, per process
     # days whose score books are kept (ISO dates or "today"; [] for none): a score or quote on
     # such a day is a lookup; see service.books
     book_days: list[str] = Field(default_factory=lambda: ["today"])

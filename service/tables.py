@@ -1,13 +1,14 @@
 """The service's tables, on the shared :data:`features.tables.metadata`: API keys (only their
-hashes) and the decision ledger (every score, quote and check answered), a hash chain like the
-registry's with its signed head row."""
+hashes), the enterprise page's sign-in sessions (only their ids' hashes) and the decision ledger
+(every score, quote and check answered), a hash chain like the registry's with its signed head
+row."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from features.tables import Base
@@ -26,6 +27,24 @@ class ApiKey(Base):
     department: Mapped[str | None] = mapped_column(Text)  # regulator keys: who acts on entries
     name: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # None: never
+    # when the key was last accepted, to within a minute (written at most once a minute per key
+    # and process, never on every request)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignIn(Base):
+    """A browser's sign-in on the pages: the cookie carries a random session id, of which only
+    the sha256 is kept; the session acts as its key while neither is revoked nor expired."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_key_id", "key_id"),)
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), ForeignKey("api_keys.key_id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,4 +1,5 @@
-"""API keys over HTTP, for admins: create (the token is shown once), list, revoke."""
+"""API keys over HTTP, for admins: create (the token is shown once, optionally expiring), list
+(with when each was last used), revoke (never the last active admin key)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from service.api.responses import errors
 from service.api.schemas import KeyCreated, KeyIn, KeyOut
 from service.auth import allow
 from service.errors import NotFound, ServiceError
-from service.keys import KeyInputError, Principal, create_key, list_keys, revoke_key
+from service.keys import (
+    KeyInputError,
+    LastAdminError,
+    Principal,
+    create_key,
+    list_keys,
+    parse_duration,
+    revoke_key,
+)
 from service.tables import ApiKey
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -32,9 +41,15 @@ def _out(row: ApiKey) -> KeyOut:
 def create(body: KeyIn, session: SessionDep, _: Admin) -> KeyCreated:
     """A new key; the token is in this answer only."""
     try:
+        expires_in = parse_duration(body.expires_in) if body.expires_in is not None else None
         with session.begin():
             row, token = create_key(
-                session, role=body.role, name=body.name, uscc=body.uscc, department=body.department
+                session,
+                role=body.role,
+                name=body.name,
+                uscc=body.uscc,
+                department=body.department,
+                expires_in=expires_in,
             )
             out = _out(row)
     except KeyInputError as exc:
@@ -52,14 +67,17 @@ def keys(session: SessionDep, _: Admin) -> list[KeyOut]:
 @router.delete(
     "/{key_id}",
     response_model=KeyOut,
-    responses=errors(404, e404="no such key"),
+    responses=errors(404, 409, e404="no such key", e409="the last active admin key"),
 )
 def revoke(key_id: str, request: Request, session: SessionDep, _: Admin) -> KeyOut:
     """Revoke a key: it stops working at once here (in other service processes, within
-    ``service.key_cache_seconds``)."""
+    ``service.key_cache_seconds``), and so do the page sign-ins made with it. The last active
+    admin key is not revoked (409)."""
     try:
         with session.begin():
             out = _out(revoke_key(session, key_id=key_id))
+    except LastAdminError as exc:
+        raise LastAdmin(str(exc)) from None
     except KeyInputError as exc:
         raise NotFound(str(exc)) from None
     request.app.state.principals.forget(key_id)
@@ -69,3 +87,8 @@ def revoke(key_id: str, request: Request, session: SessionDep, _: Admin) -> KeyO
 class BadKey(ServiceError):
     status = 422
     kind = "bad_input"
+
+
+class LastAdmin(ServiceError):
+    status = 409
+    kind = "conflict"

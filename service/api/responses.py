@@ -13,7 +13,7 @@ from service.errors import ErrorOut
 
 WHY = {
     400: "the body could not be read (not JSON)",
-    401: "no API key, or an unknown or revoked one",
+    401: "no API key, or an unknown, revoked or expired one",
     403: "the key's role, enterprise or department does not allow it",
     404: "not found",
     409: "not allowed in the current state, or someone else acted first",

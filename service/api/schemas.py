@@ -292,6 +292,8 @@ class KeyIn(BaseModel):
     name: str = Field("", max_length=200)
     uscc: str | None = None
     department: str | None = Field(None, max_length=200)
+    # e.g. "90d", "12h", "30m": the key is refused from then on (none: it never expires)
+    expires_in: str | None = Field(None, max_length=16)
 
 
 class KeyOut(BaseModel):
@@ -302,6 +304,8 @@ class KeyOut(BaseModel):
     department: str | None
     created_at: UtcDatetime
     revoked_at: UtcDatetime | None
+    expires_at: UtcDatetime | None  # refused from then on; None: never
+    last_used_at: UtcDatetime | None  # to within a minute; None: not used yet
 
 
 class KeyCreated(KeyOut):

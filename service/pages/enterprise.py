@@ -1,6 +1,8 @@
 """``/enterprises/{uscc}``: the enterprise's page (for itself and for regulators) — score and
 grade, a chart of points per reason, recourse, listings with their earliest removal dates; in
-Chinese, English with ``?lang=en``. A browser signs in once with its API key (a cookie)."""
+Chinese, English with ``?lang=en``. A browser signs in once with its API key and keeps a session
+id in its cookie (never the key); sign-in and sign-out are forms checked against cross-site
+posting (see :mod:`service.pages.forms`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
@@ -23,13 +26,19 @@ from registry.procedure import actions_of
 from registry.tables import Action
 from service.api.answers import answered, score_output, score_reasons
 from service.api.deps import SessionDep, today_of
+from service.auth import credential_of, resolve
 from service.errors import NotFound
-from service.keys import authenticate
+from service.keys import Principal, authenticate
+from service.pages import forms
 from service.pages.chart import chart
 from service.pages.texts import Lang, texts
+from service.pages.visible import visible
+from service.signins import close_session, open_session
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+templates.env.finalize = visible  # every value shown: hidden characters escaped
+templates.env.filters["visible"] = visible
 CHART_BARS = 8  # bars on the chart: presentation, not policy
 PAGE_ROLES = ("enterprise", "regulator")
 
@@ -38,17 +47,31 @@ def _lang(value: str | None) -> Lang:
     return "en" if value == "en" else "zh"
 
 
-def _message(request: Request, lang: Lang, key: str, status: int) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, "message.html", {"t": texts(lang), "lang": lang, "key": key}, status_code=status
+def _render(
+    request: Request, name: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    """A page with the form token its forms carry (the pre-session cookie, set if new)."""
+    token, new = forms.csrf_token(request)
+    response = templates.TemplateResponse(
+        request, name, {**context, "csrf": token}, status_code=status
     )
+    if new:
+        forms.give_csrf(request, response, token)
+    return response
+
+
+def _message(request: Request, lang: Lang, key: str, status: int) -> HTMLResponse:
+    return _render(request, "message.html", {"t": texts(lang), "lang": lang, "key": key}, status)
+
+
+def _login_page(request: Request, lang: Lang, target: str, *, status: int = 200) -> HTMLResponse:
+    context = {"t": texts(lang), "lang": lang, "next": target, "error": status == 401}
+    return _render(request, "login.html", context, status)
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/", lang: str | None = None) -> HTMLResponse:
-    language = _lang(lang)
-    context = {"t": texts(language), "lang": language, "next": _safe(next), "error": False}
-    return templates.TemplateResponse(request, "login.html", context)
+    return _login_page(request, _lang(lang), _safe(next))
 
 
 def _safe(target: str) -> str:
@@ -56,24 +79,48 @@ def _safe(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
+async def _form(request: Request) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+
+
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, session: SessionDep) -> Response:
-    form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+    """Sign in with an API key: a new session whose id (never the key) goes in the cookie."""
+    form = await _form(request)
     language = _lang(form.get("lang"))
+    if forms.refusal(request, form) is not None:
+        return _message(request, language, "refused_form", 403)
     target = _safe(form.get("next", "/"))
     token = form.get("key", "").strip()
-    with session.begin():
-        principal = authenticate(session, token=token) if token else None
-    if principal is None:
-        context = {"t": texts(language), "lang": language, "next": target, "error": True}
-        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    limits = request.app.state.limits
+    lifetime = dt.timedelta(minutes=limits.session_minutes)
+    previous = request.cookies.get(limits.cookie_name)
+    opened = await run_in_threadpool(_sign_in, session, token, lifetime, previous)
+    if opened is None:
+        return _login_page(request, language, target, status=401)
+    principal, session_id = opened
+    if previous:
+        request.app.state.principals.forget_token(f"session:{previous}")
     if target == "/" and principal.uscc:
         target = f"/enterprises/{principal.uscc}?lang={language}"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        request.app.state.limits.cookie_name, token, httponly=True, samesite="strict"
-    )
+    max_age = int(lifetime.total_seconds())
+    forms.set_cookie(request, response, limits.cookie_name, session_id, max_age=max_age)
+    forms.give_csrf(request, response, forms.csrf_token_new())  # a new token once signed in
     return response
+
+
+def _sign_in(
+    session: Session, token: str, lifetime: dt.timedelta, previous: str | None
+) -> tuple[Principal, str] | None:
+    with session.begin():
+        principal = authenticate(session, token=token, used=True) if token else None
+        if principal is None:
+            return None
+        if previous:
+            close_session(session, session_id=previous)
+        _, session_id = open_session(session, key_id=principal.key_id, lifetime=lifetime)
+    return principal, session_id
 
 
 @router.get("/")
@@ -82,11 +129,26 @@ def home() -> Response:
     return RedirectResponse("/docs", status_code=307)
 
 
-@router.get("/logout")
-def logout(request: Request) -> Response:
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(request.app.state.limits.cookie_name)
+@router.post("/logout")
+async def logout(request: Request, session: SessionDep) -> Response:
+    """Sign out: the session is ended on the server (its cookie is worthless from now on)."""
+    form = await _form(request)
+    language = _lang(form.get("lang"))
+    if forms.refusal(request, form) is not None:
+        return _message(request, language, "refused_form", 403)
+    limits = request.app.state.limits
+    session_id = request.cookies.get(limits.cookie_name)
+    if session_id:
+        await run_in_threadpool(_sign_out, session, session_id)
+        request.app.state.principals.forget_token(f"session:{session_id}")
+    response = RedirectResponse(f"/login?lang={language}", status_code=303)
+    forms.delete_cookie(request, response, limits.cookie_name)
     return response
+
+
+def _sign_out(session: Session, session_id: str) -> None:
+    with session.begin():
+        close_session(session, session_id=session_id)
 
 
 @router.get("/enterprises/{uscc}", response_class=HTMLResponse)
@@ -99,9 +161,8 @@ def enterprise_page(
 ) -> Response:
     language = _lang(lang)
     uscc = uscc.strip().upper()
-    token = _token(request)
-    with session.begin():
-        principal = authenticate(session, token=token) if token else None
+    credential = credential_of(request)
+    principal = resolve(request, session, credential) if credential else None
     if principal is None:
         here = quote(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
         return RedirectResponse(f"/login?next={here}&lang={language}", status_code=303)
@@ -157,15 +218,7 @@ def enterprise_page(
         "other_lang": "en" if language == "zh" else "zh",
         "query_as_of": as_of.isoformat() if as_of else "",
     }
-    return templates.TemplateResponse(request, "enterprise.html", context)
-
-
-def _token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    cookie: str | None = request.cookies.get(request.app.state.limits.cookie_name)
-    return cookie
+    return _render(request, "enterprise.html", context)
 
 
 def _enterprise(row: Any, lang: Lang) -> dict[str, Any]:

@@ -68,9 +68,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "请输入本企业或监管部门的 API 密钥。",
         "en": "Enter your enterprise's or your department's API key.",
     },
-    "bad_key": {"zh": "密钥无效或已被吊销。", "en": "The key is unknown or revoked."},
+    "bad_key": {
+        "zh": "密钥无效、已被吊销或已过期。",
+        "en": "The key is unknown, revoked or expired.",
+    },
     "forbidden": {"zh": "无权查看该企业。", "en": "You may not see this enterprise."},
     "not_found": {"zh": "未找到该企业。", "en": "No such enterprise."},
+    "refused_form": {
+        "zh": "表单被拒绝：来自其他网站或已过期，请重新打开页面后再试。",
+        "en": "The form was refused: it came from another site or has expired.",
+    },
     "not_ready": {"zh": "评分服务暂不可用。", "en": "Scoring is not available now."},
     "grade_A": {"zh": "低风险", "en": "low risk"},
     "grade_B": {"zh": "较低风险", "en": "moderate risk"},

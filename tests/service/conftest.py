@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -150,6 +152,24 @@ class Api:
 
     def headers(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
+
+
+ORIGIN = "https://testserver"  # the pages' cookies are Secure: the test client speaks https
+
+
+def csrf_of(api: Api, *, lang: str = "zh") -> str:
+    """The sign-in form's token (the client keeps the pre-session cookie it matches)."""
+    api.client.base_url = ORIGIN  # type: ignore[assignment]
+    form = api.client.get(f"/login?lang={lang}")
+    found = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert found is not None, form.text
+    return found.group(1)
+
+
+def sign_in(api: Api, token: str, *, next: str = "/", origin: str = ORIGIN) -> Any:
+    """The sign-in form posted as a browser on this site would post it (no redirect followed)."""
+    data = {"key": token, "next": next, "csrf": csrf_of(api)}
+    return api.client.post("/login", data=data, headers={"Origin": origin}, follow_redirects=False)
 
 
 def settings_for(tmp: Path) -> Settings:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from service.tables import Decision
-from tests.service.conftest import AS_OF, Api
+from tests.service.conftest import AS_OF, Api, sign_in
 
 pytestmark = pytest.mark.parametrize("api", ["sqlite"], indirect=True)
 
@@ -18,10 +18,10 @@ def test_sign_in_then_the_page_in_chinese_and_english(api: Api) -> None:
     page = f"/enterprises/{p.listed}?as_of={AS_OF}"
     first = api.client.get(page, follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
-    wrong = api.client.post("/login", data={"key": "sc_nope_nope", "next": page})
+    wrong = sign_in(api, "sc_nope_nope", next=page)
     assert wrong.status_code == 401 and "密钥无效" in wrong.text
     token = api.key("enterprise", uscc=p.listed)
-    signed = api.client.post("/login", data={"key": token, "next": page}, follow_redirects=False)
+    signed = sign_in(api, token, next=page)
     assert signed.status_code == 303 and signed.headers["location"] == page
     assert "httponly" in signed.headers["set-cookie"].lower()
     zh = api.client.get(page)
@@ -56,7 +56,5 @@ def test_an_enterprise_page_is_its_own_and_regulators_see_any(api: Api) -> None:
 
 def test_sign_in_never_redirects_off_the_site(api: Api) -> None:
     token = api.key("regulator")
-    r = api.client.post(
-        "/login", data={"key": token, "next": "//evil.example/x"}, follow_redirects=False
-    )
+    r = sign_in(api, token, next="//evil.example/x")
     assert r.status_code == 303 and r.headers["location"] == "/"

@@ -1,6 +1,7 @@
 """The enterprise page in a real headless browser (Debian's chromium driven by Selenium): sign
 in with an enterprise key, read score, grade, chart, recourse and listings in Chinese, switch to
-English. Screenshots go to ``test-artifacts/``. In CI (``CI=true``) a missing chromium fails."""
+English; sign in and out, the cookie's flags, a cross-origin sign-in refused. Screenshots go to
+``test-artifacts/``. In CI (``CI=true``) a missing chromium fails."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,7 +65,11 @@ def served(world: World, scorer: Scorer, tmp_path: Path) -> Iterator[tuple[str, 
     """The app on a free port of 127.0.0.1, over its own loaded SQLite file."""
     write_world(world, tmp_path / "province", "csv")
     province = _load(make_engine(f"sqlite:///{tmp_path / 'page.db'}"), tmp_path / "province")
-    app = create_app(settings_for(tmp_path), engine=province.engine, scorer=scorer)
+    settings = settings_for(tmp_path)
+    # plain HTTP on 127.0.0.1, as `safecredit serve` allows there: cookies without Secure
+    service = settings.service.model_copy(update={"plain_http": True})
+    settings = settings.model_copy(update={"service": service})
+    app = create_app(settings, engine=province.engine, scorer=scorer)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -98,6 +106,9 @@ def test_the_enterprise_page_in_a_real_browser(served: tuple[str, Province]) -> 
         assert driver.find_element(By.ID, "as-of").text == AS_OF.isoformat()
         bars = driver.find_elements(By.CSS_SELECTOR, "#chart .bar")
         assert bars and all(b.find_element(By.CSS_SELECTOR, ".label").text for b in bars)
+        # the bars are drawn (their style admitted by the Content-Security-Policy's nonce)
+        drawn = driver.find_elements(By.CSS_SELECTOR, "#chart .bar rect")
+        assert drawn and all(r.rect["width"] > 0 for r in drawn)
         listing = driver.find_element(
             By.CSS_SELECTOR, f"tr.listing[data-entry='{province.entry_id}']"
         )
@@ -119,3 +130,63 @@ def test_the_enterprise_page_in_a_real_browser(served: tuple[str, Province]) -> 
         assert "You may not see this enterprise" in driver.find_element(By.ID, "message").text
     finally:
         driver.quit()
+
+
+def test_sign_in_and_out_in_a_real_browser(served: tuple[str, Province]) -> None:
+    """The cookie holds a session id with HttpOnly and SameSite=Strict (no Secure: plain HTTP
+    on 127.0.0.1 is allowed by the setting); signing out ends it; a sign-in posted from
+    another origin is refused."""
+    base, province = served
+    driver = _browser()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with Session(province.engine) as session, session.begin():
+        _, token = create_key(session, role="regulator", name="browser sign-in test")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = f"{base}/enterprises/{province.listed}?as_of={AS_OF}&lang=en"
+    try:
+        driver.get(page)
+        assert "/login" in driver.current_url
+        driver.find_element(By.ID, "key").send_keys(token)
+        driver.find_element(By.ID, "sign-in").click()
+        WebDriverWait(driver, 30).until(lambda d: "/enterprises/" in d.current_url)
+        assert driver.find_element(By.ID, "grade").text
+        cookies = {c["name"]: c for c in driver.get_cookies()}
+        signed = cookies["safecredit_session"]
+        assert signed["httpOnly"] and signed["sameSite"] == "Strict" and not signed["secure"]
+        assert signed["value"] != token and token.split("_", 2)[2] not in signed["value"]
+        csrf = cookies["safecredit_csrf"]
+        assert csrf["httpOnly"] and csrf["sameSite"] == "Strict"
+        # the page can't read its cookies (HttpOnly), and runs no script of its own
+        assert driver.execute_script("return document.cookie") == ""
+        flags = ", ".join(
+            f"{name}: HttpOnly={c['httpOnly']} SameSite={c['sameSite']} Secure={c['secure']}"
+            for name, c in sorted(cookies.items())
+        )
+        driver.execute_script(  # a caption on the screenshot (the test's script, not the page's)
+            "const p = document.createElement('pre'); p.id = 'cookie-flags';"
+            "p.textContent = arguments[0]; p.style.cssText = 'background:#ffd;padding:8px';"
+            "document.body.prepend(p);",
+            flags,
+        )
+        driver.save_screenshot(str(ARTIFACTS / "sign-in-cookie-flags.png"))
+        driver.find_element(By.ID, "sign-out").click()
+        WebDriverWait(driver, 30).until(lambda d: "/login" in d.current_url)
+        assert "safecredit_session" not in {c["name"] for c in driver.get_cookies()}
+        driver.add_cookie({"name": "safecredit_session", "value": signed["value"]})  # replayed
+        driver.get(page)
+        WebDriverWait(driver, 30).until(lambda d: "/login" in d.current_url)
+        assert driver.find_element(By.ID, "sign-in")
+        driver.save_screenshot(str(ARTIFACTS / "signed-out.png"))
+    finally:
+        driver.quit()
+    # another origin posting the sign-in form, as a page of evil.example would make a browser do
+    form = urllib.parse.urlencode({"key": token, "next": "/"}).encode()
+    request = urllib.request.Request(
+        f"{base}/login", data=form, headers={"Origin": "http://evil.example"}, method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 403
+    assert "safecredit_session" not in (refused.value.headers.get("set-cookie") or "")
