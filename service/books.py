@@ -29,6 +29,7 @@ from features.tables import Load
 from models.explain import Scored
 from models.tariff.experience import Records
 from registry.index import by_code, index_for
+from service.db import unhurried
 from service.decisions import Batch, Scorer, score_batch
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ class Books:
         """Score every enterprise known on ``as_of`` (the load read first: a load landing
         meanwhile makes the book look older than it is, and so retires it, never the reverse)."""
         start = time.perf_counter()
-        with self.sessions() as session, session.begin():
+        with self.sessions() as session, session.begin(), unhurried(session):
             load_id = last_load(session)
             history = read_history(session)
             b = score_batch(session, scorer, as_of=as_of, history=history)

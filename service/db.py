@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +113,26 @@ def guard_server(engine: Engine, limits: ServiceSettings) -> None:
         connection = _Answering.connect(*cargs, **cparams)
         connection.reply_timeout = limits.reply_timeout_seconds
         return connection
+
+
+@contextmanager
+def unhurried(session: Session) -> Iterator[None]:
+    """Lift the service's statement and reply timeouts for the session's current transaction:
+    for work in the background that reads a whole province (a score book), not for answers."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+    raw = connection.connection.dbapi_connection
+    before = getattr(raw, "reply_timeout", None)
+    if isinstance(raw, _Answering):
+        raw.reply_timeout = None
+    try:
+        yield
+    finally:
+        if isinstance(raw, _Answering):
+            raw.reply_timeout = before
 
 
 def database_state(engine: Engine, *, timeout: float) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.app import create_app, service_engine
+from service.db import unhurried
 from service.decisions import Scorer
 from service.keys import create_key
 from service.settings import ServiceSettings
@@ -262,6 +263,27 @@ def test_server_connections_carry_the_statement_timeout_and_tcp_settings(
             with pytest.raises(OperationalError, match="statement timeout"):
                 conn.execute(text("SELECT pg_sleep(10)"))
             assert time.monotonic() - started < 5
+    finally:
+        engine.dispose()
+
+
+def test_a_book_build_runs_unhurried_past_the_answers_timeouts(
+    provinces: Callable[[str], Province],
+) -> None:
+    """A score book reads a whole province in the background: the answers' statement and reply
+    timeouts are lifted for its transaction only."""
+    limits = ServiceSettings(statement_timeout_seconds=0.2, reply_timeout_seconds=2.0)
+    url = provinces("postgresql").engine.url.render_as_string(hide_password=False)
+    engine = service_engine(url, limits)
+    try:
+        with Session(engine) as session, session.begin(), unhurried(session):
+            assert session.execute(text("SELECT pg_sleep(0.5), 1")).one()[1] == 1
+        with (
+            Session(engine) as session,
+            session.begin(),
+            pytest.raises(OperationalError, match="statement timeout"),
+        ):
+            session.execute(text("SELECT pg_sleep(0.5)"))
     finally:
         engine.dispose()
 
