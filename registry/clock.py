@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from registry.errors import InputError
 
 TIME_ZONE = "Asia/Shanghai"
+# the years a day given from outside may fall in (every day after is still representable)
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
 @lru_cache(maxsize=8)

@@ -8,7 +8,7 @@ service recovers by itself when the database is back.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -33,7 +33,10 @@ from service.books import Books
 from service.db import database_state, guard_server, make_engine, sessions, signing_key
 from service.decisions import Scorer
 from service.headers import SecurityHeaders
+from service.limits import Limits
 from service.settings import Settings, get_settings
+
+MAX_PROBLEMS = 20  # named in a 422's detail; the rest counted
 
 
 class Health(BaseModel):
@@ -132,6 +135,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     _install_handlers(app)
+    app.add_middleware(Limits, max_body_bytes=limits.max_body_bytes)
     for module in (scores, registry, decisions, keys, pages):
         app.include_router(module.router)
     load_tariff = _include_quotes(app)
@@ -179,10 +183,23 @@ def _include_quotes(app: FastAPI) -> Callable[[], Any] | None:
     return quotes.load_default_tariff
 
 
-def _body(status: int, kind: str, detail: str) -> JSONResponse:
+def _body(
+    status: int, kind: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
-        status_code=status, content=errors.ErrorOut(error=kind, detail=detail).model_dump()
+        status_code=status,
+        content=errors.ErrorOut(error=kind, detail=detail).model_dump(),
+        headers=headers,
     )
+
+
+HTTP_KINDS = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    422: "bad_input",
+}
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -192,6 +209,9 @@ def _install_handlers(app: FastAPI) -> None:
         for e in exc.errors():
             where = ".".join(str(p) for p in e.get("loc", ()))
             problems.append(f"{where}: {e.get('msg', 'invalid')}")
+            if len(problems) == MAX_PROBLEMS:
+                problems.append(f"… {len(exc.errors()) - MAX_PROBLEMS} more")
+                break
         return _body(422, "bad_input", "; ".join(problems) or "invalid request")
 
     @app.exception_handler(RegistryError)
@@ -201,8 +221,9 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
-        kind = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
-        return _body(exc.status_code, kind.get(exc.status_code, "http"), str(exc.detail))
+        # the routing's 405 carries Allow, and it is kept
+        kind = HTTP_KINDS.get(exc.status_code, "http")
+        return _body(exc.status_code, kind, str(exc.detail), exc.headers)
 
     async def _database(_request: Request, exc: Exception) -> JSONResponse:
         return _body(

@@ -22,7 +22,9 @@ from features.store import History, read_history
 from features.uscc import shape_problem
 from models.tariff import HONOURS, Factor, Tariff, factors
 from models.tariff.experience import Records
+from models.tariff.policy import MAX_HEADCOUNT
 from models.tariff.rate import price_columns
+from registry.clock import FIRST_YEAR, LAST_YEAR
 from registry.errors import PolicyError
 from registry.index import InForce
 from registry.policy import find_policy
@@ -37,7 +39,7 @@ RECORD_TABLES = ("enterprises", "accidents")  # what a quote reads beside its sc
 class QuoteError(ServiceError):
     """Bad quote input: every problem, each naming the field (and the row in a batch)."""
 
-    status = 400
+    status = 422
     kind = "bad_quote"
 
     def __init__(self, problems: Sequence[str]) -> None:
@@ -116,11 +118,13 @@ class Quote:
 
 def check(tariff: Tariff, requests: Sequence[QuoteRequest]) -> None:
     """Raise :class:`QuoteError` naming every bad field (with its row when there are several)."""
-    problems = []
+    problems: list[str] = []
     minimum = tariff.insurance.min_insured_amount_cny
+    maximum = tariff.insurance.max_insured_amount_cny
     lead = tariff.insurance.max_lead_days
     for i, r in enumerate(requests):
         at = f"row {i + 1}: " if len(requests) > 1 else ""
+        before = len(problems)
         shape = shape_problem(str(r.uscc))
         if shape:
             problems.append(f"{at}uscc: {shape}")
@@ -132,8 +136,17 @@ def check(tariff: Tariff, requests: Sequence[QuoteRequest]) -> None:
                 f"{at}insured_amount_cny: {amount:,.0f} CNY is below the minimum of "
                 f"{minimum:,.0f} CNY per person (应急〔2025〕27号)"
             )
-        if r.headcount is not None and (not isinstance(r.headcount, int) or r.headcount < 1):
-            problems.append(f"{at}headcount: {r.headcount!r} must be a whole number of at least 1")
+        elif amount > maximum:
+            problems.append(
+                f"{at}insured_amount_cny: {amount:,.6g} CNY is above the tariff's maximum of "
+                f"{maximum:,.0f} CNY per person"
+            )
+        if r.headcount is not None and (
+            not isinstance(r.headcount, int) or not 1 <= r.headcount <= MAX_HEADCOUNT
+        ):
+            problems.append(
+                f"{at}headcount: {r.headcount!r} must be a whole number from 1 to {MAX_HEADCOUNT:,}"
+            )
         if r.honours not in HONOURS:
             problems.append(f"{at}honours: {r.honours!r} must be one of {', '.join(HONOURS)}")
         if r.previous_rate is not None and not (
@@ -144,6 +157,12 @@ def check(tariff: Tariff, requests: Sequence[QuoteRequest]) -> None:
             value = getattr(r, name)
             if value is not None and not isinstance(value, dt.date):
                 problems.append(f"{at}{name}: {value!r} is not a date (yyyy-mm-dd)")
+            elif value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+                problems.append(
+                    f"{at}{name}: {value} is outside the years {FIRST_YEAR}–{LAST_YEAR}"
+                )
+        if len(problems) > before:  # the dates compared below may be out of range
+            continue
         if isinstance(r.period_start, dt.date) and isinstance(r.when, dt.date):
             if r.when > r.period_start:
                 problems.append(

@@ -79,6 +79,9 @@ class ServiceSettings(BaseModel):
     # such a day is a lookup; see service.books
     book_days: list[str] = Field(default_factory=lambda: ["today"])
     key_cache_seconds: float = Field(default=5.0, ge=0)  # a revoked key's grace elsewhere
+    # the largest request body, in bytes (413 past it): a check of 10,000 codes each with a
+    # 200-character reference is about 2.5 MB
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
 
 class RegistrySettings(BaseModel):

@@ -30,6 +30,9 @@ from models.policy import POLICY_DIR, PolicyFileError
 
 DEFAULT = POLICY_DIR / "tariff-2026.1.toml"
 HONOURS = ("none", "city", "province")
+# the most any tariff may insure a person for, and insure at once: the arithmetic stays finite
+MAX_INSURED_AMOUNT_CNY = 1e10
+MAX_HEADCOUNT = 10_000_000
 Unit = Literal["permille_of_insured_amount"]
 
 
@@ -39,6 +42,9 @@ class _Strict(BaseModel):
 
 class Insurance(_Strict):
     min_insured_amount_cny: float = Field(gt=0)
+    max_insured_amount_cny: float = Field(
+        default=MAX_INSURED_AMOUNT_CNY, gt=0, le=MAX_INSURED_AMOUNT_CNY
+    )
     compulsory_industries: tuple[str, ...]
     max_lead_days: int = Field(ge=0)  # how far after as_of a period may start
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from features.contracts import INDUSTRIES
 from features.grades import GRADE_ORDER
-from models.tariff.policy import HONOURS, Tariff
+from models.tariff.policy import HONOURS, MAX_HEADCOUNT, Tariff
 
 INPUTS = (
     "industry",  # catalogue key
@@ -57,8 +57,11 @@ def _check(tariff: Tariff, x: Columns) -> None:
         raise PricingError(f"missing input column(s) {missing}")
     problems = {
         "industry": _outside(x["industry"], INDUSTRY_CODE),
-        "headcount": ~(x["headcount"] >= 1),
-        "insured_amount_cny": ~(x["insured_amount_cny"] >= tariff.insurance.min_insured_amount_cny),
+        "headcount": ~((x["headcount"] >= 1) & (x["headcount"] <= MAX_HEADCOUNT)),
+        "insured_amount_cny": ~(
+            (x["insured_amount_cny"] >= tariff.insurance.min_insured_amount_cny)
+            & (x["insured_amount_cny"] <= tariff.insurance.max_insured_amount_cny)
+        ),
         "honours": _outside(x["honours"], HONOURS),
         "accident_grade": _outside(x["accident_grade"], ACCIDENT_GRADES),
         "previous_rate": x["previous_rate"] <= 0,

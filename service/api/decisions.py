@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from service import ledger
 from service.api.answers import replay
 from service.api.deps import SessionDep
+from service.api.inputs import Line
 from service.api.responses import errors
 from service.api.schemas import DecisionOut, ReplayOut
 from service.auth import Forbidden, PrincipalDep, allow
@@ -19,6 +20,7 @@ from service.tables import Decision
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 ERRORS = errors(404, e404="no such decision")
+DecisionId = Annotated[Line, Path(max_length=64, description="the ledger row's id")]
 
 
 def _readable(principal: Principal, decision: Decision) -> None:
@@ -40,7 +42,7 @@ def _found(session: SessionDep, decision_id: str) -> Decision:
 
 
 @router.get("/{decision_id}", response_model=DecisionOut, responses=ERRORS)
-def decision(decision_id: str, session: SessionDep, principal: PrincipalDep) -> DecisionOut:
+def decision(decision_id: DecisionId, session: SessionDep, principal: PrincipalDep) -> DecisionOut:
     """What was decided, from which inputs (and their sha256), by which versions, and why."""
     with session.begin():
         row = _found(session, decision_id)
@@ -54,7 +56,7 @@ def decision(decision_id: str, session: SessionDep, principal: PrincipalDep) -> 
     responses=errors(404, 409, e409="other versions serve now, or no model to replay with"),
 )
 def replay_decision(
-    decision_id: str,
+    decision_id: DecisionId,
     request: Request,
     session: SessionDep,
     principal: Annotated[Principal, Depends(allow("regulator"))],

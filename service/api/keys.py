@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from service.api.deps import SessionDep
+from service.api.inputs import Line
 from service.api.responses import errors
 from service.api.schemas import KeyCreated, KeyIn, KeyOut
 from service.auth import allow
@@ -26,6 +27,7 @@ from service.tables import ApiKey
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 Admin = Annotated[Principal, Depends(allow("admin"))]
 ERRORS = errors()
+KeyId = Annotated[Line, Path(max_length=64, description="the key's id (not its token)")]
 
 
 def _out(row: ApiKey) -> KeyOut:
@@ -69,7 +71,7 @@ def keys(session: SessionDep, _: Admin) -> list[KeyOut]:
     response_model=KeyOut,
     responses=errors(404, 409, e404="no such key", e409="the last active admin key"),
 )
-def revoke(key_id: str, request: Request, session: SessionDep, _: Admin) -> KeyOut:
+def revoke(key_id: KeyId, request: Request, session: SessionDep, _: Admin) -> KeyOut:
     """Revoke a key: it stops working at once here (in other service processes, within
     ``service.key_cache_seconds``), and so do the page sign-ins made with it. The last active
     admin key is not revoked (409)."""

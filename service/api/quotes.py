@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from models.tariff import PricingError, Tariff, load_tariff
+from models.tariff.policy import HONOURS, MAX_HEADCOUNT, MAX_INSURED_AMOUNT_CNY
 from service.api.answers import answered
 from service.api.deps import BooksDep, LimitsDep, ScorerDep, SessionDep
+from service.api.inputs import STRICT, Day, Line
 from service.api.responses import answer_in_thread, errors
 from service.auth import allow, require_subject
 from service.books import Books
@@ -31,21 +33,39 @@ class BadQuote(ServiceError):
 
 
 class QuoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
-    uscc: str = Field(min_length=18, max_length=18)
-    insured_amount_cny: float  # death/disability limit per person
-    period_start: dt.date
-    as_of: dt.date | None = None  # the period start when left out
-    headcount: int | None = None  # the enterprise record's employees when left out
-    honours: str = "none"  # none, city or province
-    previous_rate: float | None = None  # last year's rate ‰, for the renewal cap
+    uscc: Line = Field(min_length=18, max_length=18, description="the enterprise's USCC")
+    insured_amount_cny: float = Field(
+        gt=0,
+        le=MAX_INSURED_AMOUNT_CNY,
+        description="the death/disability limit per person, CNY: at least the tariff's minimum "
+        f"(400,000 by default), at most {MAX_INSURED_AMOUNT_CNY:,.0f}",
+    )
+    period_start: Day = Field(description="the first day of the policy year")
+    as_of: Day | None = Field(
+        None, description="what is known on this day prices the quote (the period start)"
+    )
+    headcount: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_HEADCOUNT,
+        description="insured persons (the enterprise record's employees when left out)",
+    )
+    honours: Literal[HONOURS] = Field(  # type: ignore[valid-type]
+        "none", description="the enterprise's safety honours"
+    )
+    previous_rate: float | None = Field(
+        None, gt=0, le=1000, description="last year's rate, ‰, for the renewal cap"
+    )
 
 
 class BatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
-    quotes: list[QuoteIn] = Field(min_length=1, max_length=10_000)
+    quotes: list[QuoteIn] = Field(
+        min_length=1, max_length=10_000, description="the book, priced together"
+    )
 
 
 class FactorOut(BaseModel):

@@ -20,6 +20,7 @@ from registry.status import allowed_actions, status
 from registry.tables import Entry
 from service.api.answers import answered, check_output, check_reasons, grades_of, record_known
 from service.api.deps import BooksDep, LimitsDep, SessionDep, today_of
+from service.api.inputs import Day, Line
 from service.api.responses import answer_in_thread, errors
 from service.api.schemas import (
     ActionIn,
@@ -137,10 +138,12 @@ def registry_entries(
     principal: Annotated[
         Principal, Depends(allow("regulator", "approval_office", "insurer", "enterprise"))
     ],
-    uscc: Annotated[str | None, Query(min_length=18, max_length=18)] = None,
-    as_of: Annotated[dt.date | None, Query(description="status on this day (today)")] = None,
-    limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    uscc: Annotated[
+        Line | None, Query(min_length=18, max_length=18, description="one enterprise's entries")
+    ] = None,
+    as_of: Annotated[Day | None, Query(description="status on this day (today)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1_000, description="entries on this page")] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="entries skipped")] = 0,
 ) -> EntriesOut:
     """Entries with their status on the date. Regulators see every entry and the actions
     allowed then; an enterprise its own, in every state; approval offices and insurers only
@@ -177,7 +180,7 @@ def registry_entries(
     responses=errors(404, 409, 413, e404="no such entry", e413="details too large"),
 )
 def registry_action(
-    entry_id: Annotated[str, Path(max_length=64)],
+    entry_id: Annotated[Line, Path(max_length=64, description="the entry acted on")],
     body: ActionIn,
     request: Request,
     session: SessionDep,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from registry.policy import DOMAINS
 from registry.status import ACTIONS
+from service.api.inputs import STRICT, Day, Details, Line, Moment, Text
 
 Grade = Literal["A", "B", "C", "D"]
 
@@ -81,29 +82,40 @@ class ScoreOut(BaseModel):
     decision_id: str  # ledger row that reproduces this answer
 
 
-Code = Annotated[str, Field(min_length=1, max_length=64)]
+Code = Annotated[Line, Field(min_length=1, max_length=64, description="a USCC as given")]
 CheckStatus = Literal["restricted", "clear", "not_found", "invalid"]
 
 
 class CheckItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     uscc: Code
-    ref: str | None = Field(None, max_length=200)  # the caller's own reference, echoed back
+    ref: Text | None = Field(
+        None, max_length=200, description="the caller's own reference, echoed back"
+    )
 
 
 class CheckIn(BaseModel):
     """Codes as a list (``usccs``) or as items with a reference each (``items``); answered
     one result per code, in the order asked."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
-    usccs: list[Code] | None = Field(None, min_length=1, max_length=10_000)
-    items: list[CheckItemIn] | None = Field(None, min_length=1, max_length=10_000)
-    domain: Literal[DOMAINS]  # type: ignore[valid-type]
-    as_of: dt.date | None = None  # today when left out
-    # as the registry knew it at this time (now when left out): an auditor's question
-    known_at: dt.datetime | None = None
+    usccs: list[Code] | None = Field(
+        None, min_length=1, max_length=10_000, description="the codes to check (or items)"
+    )
+    items: list[CheckItemIn] | None = Field(
+        None, min_length=1, max_length=10_000, description="codes with a reference each"
+    )
+    domain: Literal[DOMAINS] = Field(  # type: ignore[valid-type]
+        description="the approval domain the check is for"
+    )
+    as_of: Day | None = Field(None, description="the day checked (today when left out)")
+    known_at: Moment | None = Field(
+        None,
+        description="as the registry knew it at this time (now when left out): an auditor's "
+        "question; ISO 8601, not in the future",
+    )
 
     @model_validator(mode="after")
     def _one_list(self) -> CheckIn:
@@ -222,16 +234,27 @@ ActionName = Literal[tuple(sorted(ACTIONS - {"propose"}))]  # type: ignore[valid
 
 
 class ActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
-    action: ActionName  # type: ignore[valid-type]
-    # the day it takes effect: today when left out; a regulator may give an earlier day within
-    # the policy's late-entry grace, with late_reason; an enterprise's filing takes today
-    on: dt.date | None = None
-    late_reason: str | None = Field(None, min_length=1, max_length=2_000)
-    reason: str = Field(min_length=1, max_length=2_000)
-    details: dict[str, Any] = Field(default_factory=dict)  # by action; see the README
-    expected_version: int | None = Field(None, ge=1, le=2**31 - 1)
+    action: ActionName = Field(description="the step of the procedure")  # type: ignore[valid-type]
+    on: Day | None = Field(
+        None,
+        description="the day it takes effect: today when left out; a regulator may give an "
+        "earlier day within the policy's late-entry grace, with late_reason; an enterprise's "
+        "filing takes today",
+    )
+    late_reason: Text | None = Field(
+        None, min_length=1, max_length=2_000, description="why the action is dated earlier"
+    )
+    reason: Text = Field(min_length=1, max_length=2_000, description="why, in words")
+    details: Details = Field(
+        default_factory=dict,
+        description="by action (see the README): JSON with finite numbers and printable text, "
+        "at most 16 KB",
+    )
+    expected_version: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="the entry's version you acted on (409 if stale)"
+    )
 
 
 class ConditionOut(BaseModel):
@@ -286,14 +309,19 @@ Role = Literal["insurer", "approval_office", "enterprise", "regulator", "admin"]
 
 
 class KeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
-    role: Role
-    name: str = Field("", max_length=200)
-    uscc: str | None = None
-    department: str | None = Field(None, max_length=200)
-    # e.g. "90d", "12h", "30m": the key is refused from then on (none: it never expires)
-    expires_in: str | None = Field(None, max_length=16)
+    role: Role = Field(description="what the key may do")
+    name: Line = Field("", max_length=200, description="who holds the key")
+    uscc: Line | None = Field(
+        None, max_length=18, description="the enterprise an enterprise key is bound to"
+    )
+    department: Line | None = Field(
+        None, max_length=200, description="the department a regulator key acts for"
+    )
+    expires_in: Line | None = Field(
+        None, max_length=16, description='e.g. "90d", "12h", "30m": refused from then on'
+    )
 
 
 class KeyOut(BaseModel):

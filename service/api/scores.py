@@ -3,20 +3,25 @@ in force, versions and the decision id."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from service.api.answers import answered, score_output, score_reasons
 from service.api.deps import BooksDep, ScorerDep, SessionDep, today_of
+from service.api.inputs import Day
 from service.api.responses import answer_in_thread, errors
 from service.api.schemas import ScoreOut
 from service.auth import allow, require_subject
 from service.keys import Principal
 
 router = APIRouter(prefix="/v1", tags=["scores"])
-USCC = Path(min_length=18, max_length=18, pattern=r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$")
+USCC = Path(
+    min_length=18,
+    max_length=18,
+    pattern=r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$",
+    description="the enterprise's unified social credit code",
+)
 ERRORS = errors(404, e404="no such enterprise as of that date")
 
 
@@ -28,7 +33,7 @@ async def enterprise_score(
     scorer: ScorerDep,
     books: BooksDep,
     principal: Annotated[Principal, Depends(allow("insurer", "regulator", "enterprise"))],
-    as_of: Annotated[dt.date | None, Query(description="score as of this day (today)")] = None,
+    as_of: Annotated[Day | None, Query(description="score as of this day (today)")] = None,
 ) -> Response:
     """The enterprise's safety credit score as of a date, with its evidence; recorded in the
     decision ledger."""

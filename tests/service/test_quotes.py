@@ -148,7 +148,11 @@ def test_a_quote_end_to_end_and_a_batch_equals_one_by_one(
     [
         ({"insured_amount_cny": 300_000}, "insured_amount_cny: 300,000 CNY is below the minimum"),
         ({"insured_amount_cny": float("nan")}, "insured_amount_cny: nan is not a number"),
-        ({"headcount": -5}, "headcount: -5 must be a whole number of at least 1"),
+        ({"headcount": -5}, "headcount: -5 must be a whole number from 1"),
+        ({"headcount": 10**8}, "headcount: 100000000 must be a whole number from 1"),
+        ({"insured_amount_cny": 1e308}, "insured_amount_cny: 1e.308 CNY is above the tariff"),
+        ({"period_start": dt.date(9999, 1, 1)}, "period_start: 9999-01-01 is outside the years"),
+        ({"period_start": dt.date(1, 1, 1)}, "period_start: 0001-01-01 is outside the years"),
         ({"headcount": 0}, "headcount: 0 must be a whole number"),
         ({"honours": "national"}, "honours: 'national' must be one of none, city, province"),
         ({"previous_rate": -1.0}, "previous_rate: -1.0 must be a positive rate"),
@@ -162,7 +166,7 @@ def test_bad_input_is_refused_naming_the_field(change: dict, message: str) -> No
     fields = {"uscc": "91350200MA31E12PXF", "insured_amount_cny": 400_000, "period_start": START}
     with pytest.raises(QuoteError, match="^" + message.replace("(", r"\(")) as caught:
         check(TARIFF, [QuoteRequest(**(fields | change))])
-    assert caught.value.status == 400 and caught.value.kind == "bad_quote"
+    assert caught.value.status == 422 and caught.value.kind == "bad_quote"
 
 
 def test_a_batch_names_every_bad_row() -> None:
@@ -277,7 +281,7 @@ def test_the_command_quotes_one_and_a_book(cli_db: CliRunner, world: World, tmp_
     assert refused.exit_code == 2
     assert "bad.csv:2:insured_amount_cny: 300,000 CNY is below the minimum" in refused.output
     assert "bad.csv:3:insured_amount_cny: empty and no --insured-amount given" in refused.output
-    assert "bad.csv:3:headcount: -2 must be a whole number of at least 1" in refused.output
+    assert "bad.csv:3:headcount: -2 must be a whole number from 1 to 10,000,000" in refused.output
     assert "nothing was quoted" in refused.output
 
 
