@@ -64,7 +64,13 @@ def test_the_schema_holds_under_fuzzing(api: Api) -> None:
     tokens = _tokens(api)
     own = _key_ids(api)
     schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # /readyz answers 503 by design here: on SQLite its write probe waits on the write lock the
+    # test's open outer transaction holds (tests/service/test_faults.py tests readiness itself)
+    operations = [
+        op
+        for op in (result.ok() for result in schema.get_all_operations())
+        if op.label != "GET /readyz" or api.backend != "sqlite"
+    ]
     assert {op.label for op in operations} >= {
         "GET /v1/enterprises/{uscc}/score",
         "POST /v1/registry/checks",
