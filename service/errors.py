@@ -26,6 +26,16 @@ class NotFound(ServiceError):
     kind = "not_found"
 
 
+class BadInput(ServiceError):
+    status = 422
+    kind = "bad_input"
+
+
+class TooLarge(ServiceError):
+    status = 413
+    kind = "too_large"
+
+
 class NotReady(ServiceError):
     status = 503
     kind = "not_ready"

@@ -12,7 +12,7 @@ from service.api.inputs import Line
 from service.api.responses import errors
 from service.api.schemas import KeyCreated, KeyIn, KeyOut
 from service.auth import allow
-from service.errors import NotFound, ServiceError
+from service.errors import BadInput, NotFound, ServiceError
 from service.keys import (
     KeyInputError,
     LastAdminError,
@@ -55,7 +55,7 @@ def create(body: KeyIn, session: SessionDep, _: Admin) -> KeyCreated:
             )
             out = _out(row)
     except KeyInputError as exc:
-        raise BadKey(str(exc)) from None
+        raise BadInput(str(exc)) from None
     return KeyCreated(**out.model_dump(), token=token)
 
 
@@ -84,11 +84,6 @@ def revoke(key_id: KeyId, request: Request, session: SessionDep, _: Admin) -> Ke
         raise NotFound(str(exc)) from None
     request.app.state.principals.forget(key_id)
     return out
-
-
-class BadKey(ServiceError):
-    status = 422
-    kind = "bad_input"
 
 
 class LastAdmin(ServiceError):

@@ -33,7 +33,7 @@ from service.api.schemas import (
     EvidenceRef,
 )
 from service.auth import Forbidden, allow, require_subject
-from service.errors import NotFound, ServiceError
+from service.errors import BadInput, NotFound, ServiceError, TooLarge
 from service.keys import Principal
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
@@ -45,16 +45,6 @@ ERRORS = errors()
 class TooMany(ServiceError):
     status = 422
     kind = "too_many"
-
-
-class BadInput(ServiceError):
-    status = 422
-    kind = "bad_input"
-
-
-class TooLarge(ServiceError):
-    status = 413
-    kind = "too_large"
 
 
 @router.post("/checks", response_model=CheckOut, responses=ERRORS)
