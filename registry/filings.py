@@ -78,7 +78,9 @@ def validated(action: str, given: Any) -> dict[str, Any]:
         parsed = schema.model_validate(given)
     except ValidationError as exc:
         where = "; ".join(
-            f"details.{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"details.{'.'.join(str(x) for x in e['loc'])}: "
+            + ("not a key this action takes" if e["type"] == "extra_forbidden" else e["msg"])
+            for e in exc.errors()
         )
         raise InputError(f"{action}: {where}") from exc
     out: dict[str, Any] = parsed.model_dump(mode="json", exclude_none=True)

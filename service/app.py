@@ -217,6 +217,7 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RegistryError)
     async def _registry(_request: Request, exc: RegistryError) -> JSONResponse:
         kind = type(exc).__name__.removesuffix("Error").lower() or "registry"
+        kind = "bad_input" if kind == "input" else kind  # one kind for every 422 of bad input
         return _body(exc.status_code, kind, str(exc))
 
     @app.exception_handler(HTTPException)

@@ -200,6 +200,7 @@ def enterprise_page(
             x["entry_id"]: [
                 _record(a, request.app.state.time_zone)
                 for a in actions_of(session, entry_id=x["entry_id"])
+                if a.acted_on <= day  # the record as it stood on the day shown
             ]
             for x in output["listings"]
         }
