@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -40,14 +40,16 @@ MAX_PROBLEMS = 20  # named in a 422's detail; the rest counted
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description='"ok" whenever the process answers')
 
 
 class Readiness(BaseModel):
-    ready: bool
-    database: str  # "ok" or why not
-    model: str  # the champion's version, or why there is none
-    books: dict[str, str] = {}  # score books by day: ready, building or why not (informative)
+    ready: bool = Field(description="true when the database answers and a champion model is loaded")
+    database: str = Field(description='"ok" or why not')
+    model: str = Field(description="the champion's name/version, or why there is none")
+    books: dict[str, str] = Field(
+        {}, description="score books by day: ready, building or why not (informative)"
+    )
 
 
 async def get_engine(request: Request) -> Engine:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ErrorOut(BaseModel):
-    error: str  # a short kind, e.g. "not_ready"
-    detail: str  # what was wrong and where
+    error: str = Field(description='a short kind, e.g. "not_ready"')
+    detail: str = Field(description="what was wrong and where")
 
 
 class ServiceError(Exception):

@@ -69,54 +69,72 @@ class BatchIn(BaseModel):
 
 
 class FactorOut(BaseModel):
-    code: str
-    multiplier: float
-    zh: str
-    en: str
-    detail: dict[str, Any]
+    code: str = Field(
+        description="model_risk, accident_experience, standardization, honours or listing"
+    )
+    multiplier: float = Field(description="the factor applied to the base rate")
+    zh: str = Field(description="the reason in Chinese")
+    en: str = Field(description="the reason in English")
+    detail: dict[str, Any] = Field(description="what the multiplier was worked out from")
 
 
 class QuoteOut(BaseModel):
-    uscc: str
-    as_of: dt.date
-    period_start: dt.date
-    period_end: dt.date
-    industry: str
-    compulsory: bool
-    headcount: int
-    headcount_source: str
-    insured_amount_cny: float
-    size_band: str
-    unit: str
-    base_rate: float
-    factors: list[FactorOut]  # each multiplier with its reason
-    product: float
-    product_banded: float
-    band: tuple[float, float]
-    rate_banded: float
-    rate: float
-    renewal_capped: bool
-    previous_rate: float | None
-    premium_cny: float
-    probability: float
-    score: int
-    grade: str
-    reasons: list[dict[str, Any]]
-    listings: list[str]
-    tariff_version: str
-    tariff_sha256: str
-    model_version: str
-    versions: dict[str, str]
-    inputs: dict[str, Any]
+    uscc: str = Field(description="the enterprise's USCC")
+    as_of: dt.date = Field(description="what is known on this day prices the quote")
+    period_start: dt.date = Field(description="the first day of the policy year")
+    period_end: dt.date = Field(description="the last day of the policy year")
+    industry: str = Field(description="the enterprise's industry")
+    compulsory: bool = Field(
+        description="insurance compulsory for this industry under the tariff's scope"
+    )
+    headcount: int = Field(description="insured persons")
+    headcount_source: str = Field(description='"request" or "enterprise record"')
+    insured_amount_cny: float = Field(description="death/disability limit per person, CNY")
+    size_band: str = Field(description="the tariff's headcount band")
+    unit: str = Field(description="the unit of the rates")
+    base_rate: float = Field(
+        description="‰ of the insured amount per person and year, by industry and size band"
+    )
+    factors: list[FactorOut] = Field(description="each multiplier with its reason")
+    product: float = Field(description="of the factors, before the band")
+    product_banded: float = Field(description="the product held within the band")
+    band: tuple[float, float] = Field(description="the band's floor and cap on the product")
+    rate_banded: float = Field(description="base rate times the banded product (‰)")
+    rate: float = Field(description="final, after the renewal cap (‰)")
+    renewal_capped: bool = Field(description="true when the renewal cap changed the rate")
+    previous_rate: float | None = Field(
+        description="last year's rate as given (‰), for the renewal cap"
+    )
+    premium_cny: float = Field(
+        description="insured amount × headcount × rate ÷ 1000, CNY, rounded to 2 decimals"
+    )
+    probability: float = Field(
+        description="P(accident within 12 months), as the model-risk factor prices it"
+    )
+    score: int = Field(description="the credit score")
+    grade: str = Field(
+        description="the model's grade; the quote prices the probability, not the grade"
+    )
+    reasons: list[dict[str, Any]] = Field(
+        description="the score's principal reasons, behind the model-risk factor"
+    )
+    listings: list[str] = Field(description="entry ids in force at as_of")
+    tariff_version: str = Field(description="the tariff's version")
+    tariff_sha256: str = Field(description="sha256 of the tariff file")
+    model_version: str = Field(description="the champion model's version")
+    versions: dict[str, str] = Field(
+        description="what answered: model, scoring policy, recourse actions, catalogue, tariff"
+    )
+    inputs: dict[str, Any] = Field(description="the request as priced, as_of filled in")
 
 
 class QuoteDecision(QuoteOut):
-    decision_id: str
+    decision_id: str = Field(description="ledger row that reproduces this answer")
 
 
 class BatchOut(BaseModel):
-    quotes: list[QuoteOut]
-    decision_id: str  # one ledger row for the whole batch
+    quotes: list[QuoteOut] = Field(description="one per quote asked, in the order asked")
+    decision_id: str = Field(description="one ledger row for the whole batch")
 
 
 def load_default_tariff() -> Tariff:
