@@ -382,10 +382,10 @@ class KeyOut(BaseModel):
     department: str | None = Field(description="the department a regulator key acts for")
     created_at: UtcDatetime = Field(description="when the key was created")
     revoked_at: UtcDatetime | None = Field(
-        description="when the key was revoked; None: not revoked"
+        description="when the key was revoked; null: not revoked"
     )
-    expires_at: UtcDatetime | None = Field(description="refused from then on; None: never")
-    last_used_at: UtcDatetime | None = Field(description="to within a minute; None: not used yet")
+    expires_at: UtcDatetime | None = Field(description="refused from then on; null: never")
+    last_used_at: UtcDatetime | None = Field(description="to within a minute; null: not used yet")
 
 
 class KeyCreated(KeyOut):
