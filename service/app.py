@@ -2,8 +2,9 @@
 
 The champion model is loaded through the MLflow registry alias; without one the service still
 starts, says so in ``/readyz`` and answers 503 on what needs a model. A database outage gives
-503s (short pool and connect timeouts), and pooled connections are checked before use, so the
-service recovers by itself when the database is back.
+503s within seconds (pool, connect, statement and reply timeouts, TCP keepalives: see
+:func:`service.db.guard_server`), and pooled connections are checked before use, so the service
+recovers by itself when the database is back.
 """
 
 from __future__ import annotations
