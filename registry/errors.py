@@ -69,3 +69,9 @@ class InputError(RegistryError):
     """Bad arguments: too many codes, an unknown domain, a date out of order."""
 
     status_code = 422
+
+
+class TooLargeError(InputError):
+    """An action's details past their size limit."""
+
+    status_code = 413

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from registry.errors import InputError
+from registry.errors import InputError, TooLargeError
 
 MAX_DETAILS_BYTES = 16_384  # the details of one action as JSON, UTF-8
 PERSON_ROLES = ("legal_representative", "principal", "safety_lead", "directly_responsible")
@@ -72,7 +72,7 @@ def validated(action: str, given: Any) -> dict[str, Any]:
         raise InputError("details: must be an object")
     size = len(json.dumps(given, ensure_ascii=False, default=str).encode())
     if size > MAX_DETAILS_BYTES:
-        raise InputError(f"details: {size:,} bytes; at most {MAX_DETAILS_BYTES:,}")
+        raise TooLargeError(f"details: {size:,} bytes; at most {MAX_DETAILS_BYTES:,}")
     schema = SCHEMAS.get(action, _Details)
     try:
         parsed = schema.model_validate(given)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from registry import clock
-from registry.errors import RegistryError
+from registry.errors import InputError, RegistryError, TooLargeError
 from service import errors, pages
 from service.api import decisions, keys, registry, scores
 from service.api.champion import Champion
@@ -38,6 +38,8 @@ from service.limits import Limits
 from service.settings import Settings, get_settings
 
 MAX_PROBLEMS = 20  # named in a 422's detail; the rest counted
+# the registry's errors by the kinds every other answer uses (others: the class's name)
+KINDS: dict[type[RegistryError], str] = {InputError: "bad_input", TooLargeError: "too_large"}
 
 
 class Health(BaseModel):
@@ -219,8 +221,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RegistryError)
     async def _registry(_request: Request, exc: RegistryError) -> JSONResponse:
-        kind = type(exc).__name__.removesuffix("Error").lower() or "registry"
-        kind = "bad_input" if kind == "input" else kind  # one kind for every 422 of bad input
+        kind = KINDS.get(type(exc), type(exc).__name__.removesuffix("Error").lower())
         return _body(exc.status_code, kind, str(exc))
 
     @app.exception_handler(HTTPException)

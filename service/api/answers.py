@@ -128,11 +128,12 @@ def check_output(
     session: Session,
     inputs: dict[str, Any],
     *,
-    known: Known,
+    known: Known | None,
     grades: Callable[[list[str]], dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """A registry check's output from ``{usccs, refs, domain, as_of, known_at}``, the registry
-    as ``known`` then; ``grades`` gives the credit grade of the clear codes (for incentives)."""
+    as ``known`` then (None: as the transaction reads it now); ``grades`` gives the credit grade
+    of the clear codes (for incentives)."""
     as_of = dt.date.fromisoformat(inputs["as_of"])
     found = check(
         session,
@@ -167,17 +168,17 @@ def _check_item(c: Check) -> dict[str, Any]:
 
 
 def grades_of(
-    session: Session, scorer: Scorer, as_of: dt.date, books: Books | None, known: Known
+    session: Session, scorer: Scorer, as_of: dt.date, books: Books | None, known: Known | None
 ) -> Callable[[list[str]], dict[str, str]]:
     """The credit grades of codes on ``as_of`` (from the day's book when current, computed
-    otherwise), listings as ``known``."""
+    otherwise), listings as ``known`` (None: as read now)."""
 
     def grades(codes: list[str]) -> dict[str, str]:
         if not codes:
             return {}
         batch = None if books is None else books.batch(session, scorer, as_of=as_of, usccs=codes)
         if batch is None:
-            listings = index_for(session).view(known)
+            listings = None if known is None else index_for(session).view(known)
             batch = score_batch(session, scorer, as_of=as_of, usccs=codes, listings=listings)
         return {d.uscc: d.grade for d in decisions_of(scorer, batch)}
 
