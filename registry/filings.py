@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from registry.errors import InputError, TooLargeError
 
 MAX_DETAILS_BYTES = 16_384  # the details of one action as JSON, UTF-8
+MAX_ATTACHMENTS = 10  # files named by one filing (each file's size is the service's setting)
 PERSON_ROLES = ("legal_representative", "principal", "safety_lead", "directly_responsible")
 Text = Field(None, min_length=1, max_length=2_000)
 
@@ -50,12 +51,28 @@ class CorrectDetails(_Details):
     corrections: Corrections
 
 
+class AttachmentRef(BaseModel):
+    """A file filed with the action: its sha256 puts its content under the chain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    name: str = Field(min_length=1, max_length=200)
+    media_type: str = Field(min_length=1, max_length=32)
+    size: int = Field(ge=1)
+
+
+Attachments = Field(None, min_length=1, max_length=MAX_ATTACHMENTS)
+
+
 class ObjectDetails(_Details):
     grounds: str | None = Text  # what the enterprise disputes
+    attachments: tuple[AttachmentRef, ...] | None = Attachments
 
 
 class RepairDetails(_Details):
     commitment_signed_on: dt.date | None = None  # the credit commitment (信用承诺书)
+    attachments: tuple[AttachmentRef, ...] | None = Attachments
 
 
 SCHEMAS: dict[str, type[_Details]] = {

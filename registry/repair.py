@@ -24,14 +24,23 @@ def check_conditions(
     application: dict[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """Each condition the policy names → {"met": bool, "why": text}; a condition that only
-    time meets also says from when (``met_on``)."""
+    time meets also says from when (``met_on``), one that names records lists them (``open``:
+    penalty decisions not carried out, hazards open past their deadline)."""
     history = load_history(session, as_of=on, usccs=[entry.uscc])
     results: dict[str, dict[str, Any]] = {}
 
-    def note(name: str, met: bool, why: str, met_on: dt.date | None = None) -> None:
+    def note(
+        name: str,
+        met: bool,
+        why: str,
+        met_on: dt.date | None = None,
+        open_: list[str] | None = None,
+    ) -> None:
         results[name] = {"met": bool(met), "why": why}
         if met_on is not None:
             results[name]["met_on"] = met_on
+        if open_:
+            results[name]["open"] = open_
 
     for condition in policy.repair.conditions:
         if condition == "term_served":
@@ -63,6 +72,7 @@ def check_conditions(
                 f"not carried out by {on}: {', '.join(open_)}"
                 if open_
                 else f"all carried out: {', '.join(sorted(ids))}",
+                open_=[str(x) for x in open_],
             )
         elif condition == "hazards_rectified":
             z = history.hazards
@@ -75,6 +85,7 @@ def check_conditions(
                 condition,
                 not overdue,
                 f"open past their deadline: {', '.join(overdue)}" if overdue else "none overdue",
+                open_=[str(h) for h in overdue],
             )
         elif condition == "no_new_event":
             mine = {(e["table"], e["id"]) for e in entry.evidence}

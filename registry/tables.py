@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -92,3 +93,26 @@ class ChainHead(Base):
     legacy_length: Mapped[int] = mapped_column(Integer)  # rows chained before revision 0005
     key_id: Mapped[str] = mapped_column(String(16))  # which key seals the chain
     signature: Mapped[str] = mapped_column(Text)  # HMAC-SHA256 of the head: registry.hashchain
+
+
+class Attachment(Base):
+    """A file attached to an enterprise's filing (objection, repair application): kept here,
+    in the action's transaction, so a refused filing leaves no file behind; its sha256 is in
+    the action's details and so under the chain."""
+
+    __tablename__ = "registry_attachments"
+    __table_args__ = (
+        UniqueConstraint(
+            "entry_id", "seq", "sha256", name="uq_registry_attachments_entry_id_seq_sha256"
+        ),
+        Index("ix_registry_attachments_entry_id_sha256", "entry_id", "sha256"),
+    )
+
+    attachment_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("registry_entries.entry_id"))
+    seq: Mapped[int] = mapped_column(Integer)  # the action's step within the entry
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(Text)  # as the enterprise named it
+    media_type: Mapped[str] = mapped_column(String(32))  # from the file's first bytes
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
