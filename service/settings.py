@@ -82,6 +82,10 @@ class ServiceSettings(BaseModel):
     # the largest request body, in bytes (413 past it): a check of 10,000 codes each with a
     # 200-character reference is about 2.5 MB
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # one file filed with an objection or a repair application (PDF or image), in bytes; the
+    # whole form stays under max_body_bytes too
+    attachment_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    queue_expiry_days: int = Field(default=30, ge=1)  # the regulator's queue: terms ending soon
 
 
 class RegistrySettings(BaseModel):

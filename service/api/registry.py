@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from registry import clock
 from registry.index import index_for
-from registry.procedure import act, actions_of
+from registry.procedure import actions_of
 from registry.status import allowed_actions, status
 from registry.tables import Entry
 from service.api.answers import answered, check_output, check_reasons, grades_of, record_known
@@ -30,12 +30,12 @@ from service.api.schemas import (
     EntryStatusOut,
     EvidenceRef,
 )
-from service.auth import Forbidden, allow, require_subject
-from service.errors import BadInput, NotFound, ServiceError
+from service.auth import allow, require_subject
+from service.errors import BadInput, ServiceError
+from service.filings import act_as
 from service.keys import Principal
 
 router = APIRouter(prefix="/v1/registry", tags=["registry"])
-ENTERPRISE_FILINGS = frozenset({"object", "apply_repair"})
 READS_PUBLISHED_ONLY = frozenset({"approval_office", "insurer"})
 ERRORS = errors()
 
@@ -181,36 +181,19 @@ def registry_action(
     its own entries, always dated today."""
     today = today_of(request)
     with session.begin():
-        entry = session.get(Entry, entry_id)
-        if entry is None:
-            raise NotFound(f"entry_id: no registry entry {entry_id!r}")
-        if principal.role == "enterprise":
-            require_subject(principal, entry.uscc)
-            if body.action not in ENTERPRISE_FILINGS:
-                raise Forbidden(
-                    f"action: an enterprise files {' or '.join(sorted(ENTERPRISE_FILINGS))}, "
-                    f"not {body.action!r}"
-                )
-            if body.on is not None or body.late_reason is not None:
-                raise BadInput("on: an enterprise's filing is dated by the server (today)")
-            actor, department = f"enterprise {principal.uscc} ({principal.name})", entry.department
-        else:
-            if not principal.department:
-                raise Forbidden("this regulator key belongs to no department: it may only read")
-            actor, department = f"{principal.name} ({principal.key_id})", principal.department
-        row = act(
+        acted = act_as(
             session,
+            principal,
             entry_id=entry_id,
             action=body.action,
-            actor=actor,
-            department=department,
-            on=body.on or today,
             reason=body.reason,
-            details=body.details,
-            expected_version=body.expected_version,
             today=today,
+            details=body.details,
+            on=body.on,
             late_reason=body.late_reason,
+            expected_version=body.expected_version,
         )
+        row, actor, department = acted.row, acted.actor, acted.department
         acts = actions_of(session, entry_id=entry_id)
         out = ActionOut(
             entry_id=entry_id,
