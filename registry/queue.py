@@ -27,6 +27,7 @@ class Task:
     uscc: str
     name: str | None
     rule: str
+    title: str  # the rule's title in its policy file
     policy_id: str
     state: str
     since: dt.date  # the step that made the task
@@ -72,9 +73,9 @@ def _task(entry: Entry, acts: list[Action], today: dt.date, expiry_days: int) ->
         kind, since = "decide", now.objection_until
     elif now.state == "objected":
         kind = "answer"
-        policy = _policy(entry)
-        if policy is not None:
-            p = policy.procedure
+        found = _policy(entry)
+        if found is not None:
+            p = found.procedure
             deadline = add_working_days(since, p.objection_working_days, p.holidays)
     elif now.state == "upheld":
         kind = "decide"
@@ -90,12 +91,15 @@ def _task(entry: Entry, acts: list[Action], today: dt.date, expiry_days: int) ->
         kind, deadline = "expiry", now.term_ends_on
     if kind is None:
         return None
+    policy = _policy(entry)
+    title = next((r.title for r in policy.rules if r.code == entry.rule), "") if policy else ""
     return Task(
         kind,
         entry.entry_id,
         entry.uscc,
         entry.name,
         entry.rule,
+        title,
         entry.policy_id,
         now.state,
         since,

@@ -1,5 +1,12 @@
-"""Server-rendered pages: the enterprise page ``/enterprises/{uscc}`` and its sign-in."""
+"""Server-rendered pages: sign-in, the enterprise desk ``/enterprises/{uscc}`` and the
+regulator desk ``/registry``."""
 
-from service.pages.enterprise import router
+from fastapi import APIRouter
+
+from service.pages import enterprise, files, regulator, signin
+
+router = APIRouter(include_in_schema=False)
+for module in (signin, enterprise, regulator, files):
+    router.include_router(module.router)
 
 __all__ = ["router"]

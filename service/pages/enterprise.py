@@ -1,154 +1,50 @@
-"""``/enterprises/{uscc}``: the enterprise's page (for itself and for regulators) — score and
-grade, a chart of points per reason, recourse, listings with their earliest removal dates; in
-Chinese, English with ``?lang=en``. A browser signs in once with its API key and keeps a session
-id in its cookie (never the key); sign-in and sign-out are forms checked against cross-site
-posting (see :mod:`service.pages.forms`)."""
+"""``/enterprises/{uscc}``: the enterprise's desk (for itself, and for regulators to read) —
+score and grade, a chart of points per reason, the score over the last quarters, recourse,
+notices pending with their objection deadline, listings with their repair conditions, its
+filings and the forms to file an objection or a repair application (with attachments); and a
+printable credit report carrying the score's decision id. Chinese, English with ``?lang=en``."""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from features.contracts import INDUSTRIES
 from features.store import History, read_history
-from registry import clock
 from registry.errors import RegistryError
 from registry.policy import find_policy
 from registry.procedure import actions_of
-from registry.tables import Action
 from service.api.answers import answered, score_output, score_reasons
 from service.api.deps import SessionDep, today_of
-from service.auth import credential_of, resolve
-from service.errors import NotFound
-from service.keys import Principal, authenticate
+from service.errors import NotFound, ServiceError
+from service.filings import ENTERPRISE_FILINGS, act_as
+from service.keys import Principal
 from service.pages import forms
 from service.pages.chart import chart
+from service.pages.entries import enterprise_entries, record
+from service.pages.refusals import refusal_status, refusal_text
+from service.pages.render import lang_of, message, render, signed_in_or_login
 from service.pages.texts import Lang, texts
-from service.pages.visible import visible
-from service.signins import close_session, open_session
+from service.pages.titles import list_name, rule_title
+from service.pages.trend import trend
+from service.pages.uploads import FormError, Posted, posted
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
-templates.env.finalize = visible  # every value shown: hidden characters escaped
-templates.env.filters["visible"] = visible
 CHART_BARS = 8  # bars on the chart: presentation, not policy
+TREND_QUARTERS = 8  # points on the score's history
 PAGE_ROLES = ("enterprise", "regulator")
+LangQuery = Annotated[str | None, Query(pattern="^(zh|en)$")]
 
 
-def _lang(value: str | None) -> Lang:
-    return "en" if value == "en" else "zh"
-
-
-def _render(
-    request: Request, name: str, context: dict[str, Any], status: int = 200
-) -> HTMLResponse:
-    """A page with the form token its forms carry (the pre-session cookie, set if new)."""
-    token, new = forms.csrf_token(request)
-    response = templates.TemplateResponse(
-        request, name, {**context, "csrf": token}, status_code=status
+def _allowed(principal: Principal, uscc: str) -> bool:
+    return principal.role in PAGE_ROLES and not (
+        principal.role == "enterprise" and principal.uscc != uscc
     )
-    if new:
-        forms.give_csrf(request, response, token)
-    return response
-
-
-def _message(request: Request, lang: Lang, key: str, status: int) -> HTMLResponse:
-    return _render(request, "message.html", {"t": texts(lang), "lang": lang, "key": key}, status)
-
-
-def _login_page(request: Request, lang: Lang, target: str, *, status: int = 200) -> HTMLResponse:
-    context = {"t": texts(lang), "lang": lang, "next": target, "error": status == 401}
-    return _render(request, "login.html", context, status)
-
-
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/", lang: str | None = None) -> HTMLResponse:
-    return _login_page(request, _lang(lang), _safe(next))
-
-
-def _safe(target: str) -> str:
-    """Only paths on this site: no open redirect."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
-
-
-async def _form(request: Request) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-
-
-@router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, session: SessionDep) -> Response:
-    """Sign in with an API key: a new session whose id (never the key) goes in the cookie."""
-    form = await _form(request)
-    language = _lang(form.get("lang"))
-    if forms.refusal(request, form) is not None:
-        return _message(request, language, "refused_form", 403)
-    target = _safe(form.get("next", "/"))
-    token = form.get("key", "").strip()
-    limits = request.app.state.limits
-    lifetime = dt.timedelta(minutes=limits.session_minutes)
-    previous = request.cookies.get(limits.cookie_name)
-    opened = await run_in_threadpool(_sign_in, session, token, lifetime, previous)
-    if opened is None:
-        return _login_page(request, language, target, status=401)
-    principal, session_id = opened
-    if previous:
-        request.app.state.principals.forget_token(f"session:{previous}")
-    if target == "/" and principal.uscc:
-        target = f"/enterprises/{principal.uscc}?lang={language}"
-    response = RedirectResponse(target, status_code=303)
-    max_age = int(lifetime.total_seconds())
-    forms.set_cookie(request, response, limits.cookie_name, session_id, max_age=max_age)
-    forms.give_csrf(request, response, forms.csrf_token_new())  # a new token once signed in
-    return response
-
-
-def _sign_in(
-    session: Session, token: str, lifetime: dt.timedelta, previous: str | None
-) -> tuple[Principal, str] | None:
-    with session.begin():
-        principal = authenticate(session, token=token, used=True) if token else None
-        if principal is None:
-            return None
-        if previous:
-            close_session(session, session_id=previous)
-        _, session_id = open_session(session, key_id=principal.key_id, lifetime=lifetime)
-    return principal, session_id
-
-
-@router.get("/")
-def home() -> Response:
-    """The API's documentation; enterprises' pages are at ``/enterprises/{uscc}``."""
-    return RedirectResponse("/docs", status_code=307)
-
-
-@router.post("/logout")
-async def logout(request: Request, session: SessionDep) -> Response:
-    """Sign out: the session is ended on the server (its cookie is worthless from now on)."""
-    form = await _form(request)
-    language = _lang(form.get("lang"))
-    if forms.refusal(request, form) is not None:
-        return _message(request, language, "refused_form", 403)
-    limits = request.app.state.limits
-    session_id = request.cookies.get(limits.cookie_name)
-    if session_id:
-        await run_in_threadpool(_sign_out, session, session_id)
-        request.app.state.principals.forget_token(f"session:{session_id}")
-    response = RedirectResponse(f"/login?lang={language}", status_code=303)
-    forms.delete_cookie(request, response, limits.cookie_name)
-    return response
-
-
-def _sign_out(session: Session, session_id: str) -> None:
-    with session.begin():
-        close_session(session, session_id=session_id)
 
 
 @router.get("/enterprises/{uscc}", response_class=HTMLResponse)
@@ -156,29 +52,54 @@ def enterprise_page(
     request: Request,
     uscc: str,
     session: SessionDep,
-    lang: Annotated[str | None, Query(pattern="^(zh|en)$")] = None,
+    lang: LangQuery = None,
+    as_of: dt.date | None = None,
+    filed: str | None = None,
+) -> Response:
+    return _page(request, session, uscc, lang_of(lang), as_of, "enterprise.html", filed=filed)
+
+
+@router.get("/enterprises/{uscc}/report", response_class=HTMLResponse)
+def credit_report(
+    request: Request,
+    uscc: str,
+    session: SessionDep,
+    lang: LangQuery = None,
     as_of: dt.date | None = None,
 ) -> Response:
-    language = _lang(lang)
+    """The credit report to print (or save as PDF from the browser): score, grade, reasons,
+    listings and notices on the day, the decision id that reproduces it."""
+    return _page(request, session, uscc, lang_of(lang), as_of, "report.html")
+
+
+def _page(
+    request: Request,
+    session: Session,
+    uscc: str,
+    language: Lang,
+    as_of: dt.date | None,
+    template: str,
+    *,
+    filed: str | None = None,
+    refused: str | None = None,
+    status: int = 200,
+) -> Response:
     uscc = uscc.strip().upper()
-    credential = credential_of(request)
-    principal = resolve(request, session, credential) if credential else None
-    if principal is None:
-        here = quote(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
-        return RedirectResponse(f"/login?next={here}&lang={language}", status_code=303)
-    if principal.role not in PAGE_ROLES or (
-        principal.role == "enterprise" and principal.uscc != uscc
-    ):
-        return _message(request, language, "forbidden", 403)
+    principal = signed_in_or_login(request, session, language)
+    if isinstance(principal, RedirectResponse):
+        return principal
+    if not _allowed(principal, uscc):
+        return message(request, language, "forbidden", 403)
     scorer = request.app.state.champion.get()
     if scorer is None:
-        return _message(request, language, "not_ready", 503)
-    inputs = {"uscc": uscc, "as_of": (as_of or today_of(request)).isoformat()}
+        return message(request, language, "not_ready", 503)
+    today = today_of(request)
+    inputs = {"uscc": uscc, "as_of": (as_of or today).isoformat()}
     day = dt.date.fromisoformat(inputs["as_of"])
     read: dict[str, History] = {}
 
     def compute(s: Session) -> dict[str, Any]:
-        read["history"] = read_history(s, usccs=[uscc])  # once, for the score and the chart
+        read["history"] = read_history(s, usccs=[uscc])  # once, for the score and the charts
         return score_output(s, scorer, inputs, history=read["history"])
 
     try:
@@ -193,18 +114,25 @@ def enterprise_page(
             key_id=principal.key_id,
         )
     except NotFound:
-        return _message(request, language, "not_found", 404)
+        return message(request, language, "not_found", 404)
     history = read["history"]
+    zone = request.app.state.time_zone
     with session.begin():
         records = {
             x["entry_id"]: [
-                _record(a, request.app.state.time_zone)
+                record(a, zone)
                 for a in actions_of(session, entry_id=x["entry_id"])
                 if a.acted_on <= day  # the record as it stood on the day shown
             ]
             for x in output["listings"]
         }
+        desk = enterprise_entries(session, uscc=uscc, day=day, today=today, time_zone=zone)
+        quarters = trend(session, scorer, history, uscc, day, quarters=TREND_QUARTERS)
+    for item in desk["pending"] + desk["forms"] + [f["entry"] for f in desk["filings"]]:
+        item["list_name"] = list_name(item["policy_id"], item["list_name"], language)
+        item["rule_title"] = rule_title(item["rule"], item["rule_title"], language)
     enterprise = history.table_at("enterprises", day).set_index("uscc").loc[uscc]
+    limits = request.app.state.limits
     context = {
         "t": texts(language),
         "lang": language,
@@ -212,14 +140,85 @@ def enterprise_page(
         "decision_id": row.decision_id,
         "enterprise": _enterprise(enterprise, language),
         "chart": chart(scorer, history, uscc, day, language, bars=CHART_BARS),
+        "trend": quarters,
         "scale": scorer.policy.scale,
         "listings": [
-            {**_listing(x, language), "records": records[x["entry_id"]]} for x in output["listings"]
+            {
+                **_listing(x, language),
+                "records": records[x["entry_id"]],
+                **desk["listed"].get(x["entry_id"], {"conditions": []}),
+            }
+            for x in output["listings"]
         ],
+        "pending": desk["pending"],
+        "filings": desk["filings"],
+        "forms": desk["forms"] if principal.role == "enterprise" else [],
+        "today": today.isoformat(),
+        "max_upload_mb": f"{limits.attachment_max_bytes / 1024 / 1024:.0f}",
+        "filed": filed if filed in ENTERPRISE_FILINGS else None,
+        "refused": refused,
         "other_lang": "en" if language == "zh" else "zh",
         "query_as_of": as_of.isoformat() if as_of else "",
     }
-    return _render(request, "enterprise.html", context)
+    return render(request, template, context, status)
+
+
+@router.post("/enterprises/{uscc}/filings", response_class=HTMLResponse)
+async def file_for_enterprise(request: Request, uscc: str, session: SessionDep) -> Response:
+    """An objection or a repair application from the desk's form, with its files: checked
+    against cross-site posting, filed as the API files it (dated today by the server); refused
+    with the reason on the page, nothing changed."""
+    uscc = uscc.strip().upper()
+    try:
+        form = await posted(request)
+    except FormError as exc:
+        return await run_in_threadpool(
+            _page, request, session, uscc, "zh", None, "enterprise.html",
+            refused=refusal_text(exc, "zh"), status=422,
+        )  # fmt: skip
+    language = lang_of(form.fields.get("lang"))
+    if forms.refusal(request, form.fields) is not None:
+        return message(request, language, "refused_form", 403)
+    return await run_in_threadpool(_file, request, session, uscc, language, form)
+
+
+def _file(request: Request, session: Session, uscc: str, lang: Lang, form: Posted) -> Response:
+    principal = signed_in_or_login(request, session, lang)
+    if isinstance(principal, RedirectResponse):
+        return principal
+    if principal.role != "enterprise" or principal.uscc != uscc:
+        return message(request, lang, "forbidden", 403)
+    f = form.fields
+    details: dict[str, Any] = {}
+    if f.get("grounds", "").strip():
+        details["grounds"] = f["grounds"].strip()
+    if f.get("commitment_signed_on", "").strip():
+        details["commitment_signed_on"] = f["commitment_signed_on"].strip()
+    try:
+        version = int(f["version"]) if f.get("version") else None
+        with session.begin():
+            act_as(
+                session,
+                principal,
+                entry_id=f.get("entry_id", ""),
+                action=f.get("action", ""),
+                reason=f.get("reason", ""),
+                today=today_of(request),
+                details=details,
+                uploads=form.files,
+                max_upload_bytes=request.app.state.limits.attachment_max_bytes,
+                expected_version=version,
+            )
+    except (RegistryError, ServiceError, ValueError) as exc:
+        why = exc if isinstance(exc, RegistryError | ServiceError) else FormError(str(exc))
+        return _page(
+            request, session, uscc, lang, None, "enterprise.html",
+            refused=refusal_text(why, lang), status=refusal_status(why),
+        )  # fmt: skip
+    action = f.get("action", "")
+    return RedirectResponse(
+        f"/enterprises/{uscc}?lang={lang}&filed={action}#filings", status_code=303
+    )
 
 
 def _enterprise(row: Any, lang: Lang) -> dict[str, Any]:
@@ -233,27 +232,21 @@ def _enterprise(row: Any, lang: Lang) -> dict[str, Any]:
     }
 
 
-def _record(action: Action, time_zone: str) -> dict[str, str]:
-    """One step of a listing as the page shows it: the day it took effect and when the registry
-    recorded it (in the registry's time zone)."""
-    at = action.recorded_at
-    at = (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(clock.zone(time_zone))
-    return {
-        "action": action.action,
-        "on": action.acted_on.isoformat(),
-        "recorded_at": f"{at:%Y-%m-%d %H:%M}",
-    }
-
-
 def _listing(item: dict[str, Any], lang: Lang) -> dict[str, Any]:
     try:
         policy = find_policy(item["policy"])
         title = next((r.title for r in policy.rules if r.code == item["rule"]), item["rule"])
-        list_name = policy.name
+        name, policy_id = policy.name, policy.id
     except RegistryError:
-        title, list_name = item["rule"], item["list_type"]
+        title, name, policy_id = item["rule"], item["list_type"], ""
     repair, expiry = item["earliest_repair_on"], item["term_ends_on"]
     automatic = expiry if item["automatic_removal"] else None
     earliest = min(d for d in (repair, automatic) if d) if (repair or automatic) else None
     how = "by_repair" if earliest and earliest == repair else "at_expiry" if earliest else ""
-    return {**item, "rule_title": title, "list_name": list_name, "earliest": earliest, "how": how}
+    return {
+        **item,
+        "rule_title": rule_title(item["rule"], title, lang),
+        "list_name": list_name(policy_id, name, lang),
+        "earliest": earliest,
+        "how": how,
+    }
