@@ -24,7 +24,7 @@ from service.filings import ENTERPRISE_FILINGS
 PENDING = ("notified", "objected", "upheld", "decided")  # told, not yet published
 LISTED = ("published", "repair_applied")
 ANSWERS = {
-    "object": ("uphold", "revoke", "decide"),
+    "object": ("uphold", "revoke"),
     "apply_repair": ("approve_repair", "reject_repair"),
 }
 

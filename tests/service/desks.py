@@ -15,6 +15,7 @@ from tests.service.conftest import END, ORIGIN, Api, sign_in
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"\r\n--\r\n"  # bytes a naive parser trips on
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64 + b"\xff\xd9"
 
 
 def proposals(api: Api) -> list[Proposal]:

@@ -18,7 +18,7 @@ from registry.procedure import actions_of
 from registry.tables import Action, Attachment, Entry
 from tests.conftest import Clock
 from tests.service.conftest import AS_OF, PUBLISHED, Api
-from tests.service.desks import PDF, PNG, post, proposals, signed, token_of, walk
+from tests.service.desks import JPEG, PDF, PNG, post, proposals, signed, token_of, walk
 
 NOTIFIED = dt.date(2026, 3, 2)  # a Monday: the objection window runs 15 working days
 
@@ -233,3 +233,45 @@ def test_the_score_history_and_the_printable_report(api: Api) -> None:
     other = api.key("enterprise", uscc=p.unlisted)
     refused = api.client.get(f"/enterprises/{p.listed}/report", headers=api.headers(other))
     assert refused.status_code == 403
+
+
+def test_a_repair_application_from_the_desk_with_its_commitment(api: Api, frozen: Clock) -> None:
+    p = api.province
+    frozen.day = dt.date(2027, 2, 10)  # 12 months after publication: an application may be made
+    signed(api, api.key("enterprise", uscc=p.listed))
+    page = api.client.get(f"/enterprises/{p.listed}?lang=en")
+    assert f'id="form-apply_repair-{p.entry_id}"' in page.text
+    answer = post(
+        api,
+        f"/enterprises/{p.listed}/filings",
+        {
+            "csrf": token_of(page.text),
+            "entry_id": p.entry_id,
+            "action": "apply_repair",
+            "reason": "rectified",
+            "commitment_signed_on": "2027-02-01",
+        },
+        files=[("attachments", ("commitment.jpg", JPEG, "image/jpeg"))],
+    )
+    assert answer.status_code == 303, answer.text
+    row = actions_of(api.session, entry_id=p.entry_id)[-1]
+    assert row.action == "apply_repair" and row.details["commitment_signed_on"] == "2027-02-01"
+    assert row.details["attachments"][0]["media_type"] == "image/jpeg"
+    assert row.details["precheck"]["conditions"]["commitment_signed"]["met"]
+    shown = api.client.get(f"/enterprises/{p.listed}?lang=en").text
+    commitment = re.search(r'data-name="commitment_signed" data-met="(yes|no)"', shown)
+    assert commitment is not None and commitment.group(1) == "yes"  # signed with the application
+
+
+def test_the_api_takes_no_attachments_it_was_not_given(api: Api, frozen: Clock) -> None:
+    entry = _notified(api, frozen)
+    token = api.key("enterprise", uscc=entry.uscc)
+    before = _state(api, entry.entry_id)
+    ref = {"sha256": "0" * 64, "name": "x.pdf", "media_type": "application/pdf", "size": 1}
+    answer = api.client.post(
+        f"/v1/registry/entries/{entry.entry_id}/actions",
+        json={"action": "object", "reason": "x", "details": {"attachments": [ref]}},
+        headers=api.headers(token),
+    )
+    assert answer.status_code == 422 and "attachments" in answer.json()["detail"]
+    assert _state(api, entry.entry_id) == before

@@ -118,6 +118,14 @@ def test_an_objection_is_answered_from_the_entry_page(api: Api, frozen: Clock) -
     assert row.department == entry.department and "test regulator" in row.actor
     shown = api.client.get(done.headers["location"])
     assert 'id="done"' in shown.text and 'data-action="uphold"' in shown.text
+    # the enterprise sees its objection answered
+    signed(api, api.key("enterprise", uscc=entry.uscc))
+    desk = api.client.get(f"/enterprises/{entry.uscc}?lang=en").text
+    assert re.search(r'data-action="object" data-answered="yes"', desk)
+    assert "objection not upheld" in desk
+    signed(api, api.key("regulator", department=entry.department))
+    page = api.client.get(f"/registry/entries/{entry.entry_id}?lang=en")
+    data["csrf"] = token_of(page.text)
     # the same form again: the entry moved on (its version), refused
     again = post(api, url, {**data, "reason": "again"})
     assert again.status_code == 409
