@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from urllib.parse import parse_qsl, unquote
 
@@ -42,7 +43,7 @@ class Limits:
                 return
             if declared > limit:
                 detail = f"body: {declared:,} bytes; at most {limit:,}"
-                await _answer(send, 413, "too_large", detail)
+                await _answer(send, 413, "too_large", detail, page=_is_page(scope))
                 return
         received = 0
         started = False
@@ -66,7 +67,7 @@ class Limits:
         except BodyTooLarge as exc:  # read outside a route's handlers (none answered it)
             if started:
                 raise
-            await _answer(send, 413, "too_large", str(exc.detail))
+            await _answer(send, 413, "too_large", str(exc.detail), page=_is_page(scope))
 
 
 def _control_in_url(scope: Scope) -> str | None:
@@ -84,8 +85,31 @@ def _control_in_url(scope: Scope) -> str | None:
     return None
 
 
-async def _answer(send: Send, status: int, kind: str, detail: str) -> None:
-    body = json.dumps({"error": kind, "detail": detail}, ensure_ascii=False).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+def _is_page(scope: Scope) -> bool:
+    """A form posted by one of the pages (not the API): it is answered in HTML."""
+    return not str(scope.get("path", "")).startswith(("/v1/", "/docs", "/redoc", "/openapi"))
+
+
+PAGE = (
+    '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>413</title>'
+    "<h1>表单过大，未作任何更改 · The form is too large: nothing was changed</h1>"
+    "<p>{detail}</p><p>请返回上一页，减少或缩小附件后重新提交。 "
+    "Go back and file fewer or smaller attachments.</p></html>"
+)
+
+
+async def _answer(send: Send, status: int, kind: str, detail: str, *, page: bool = False) -> None:
+    if page:
+        body = PAGE.format(detail=html.escape(detail)).encode()
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+    else:
+        body = json.dumps({"error": kind, "detail": detail}, ensure_ascii=False).encode()
+        headers = [(b"content-type", b"application/json")]
+    headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -275,3 +275,21 @@ def test_the_api_takes_no_attachments_it_was_not_given(api: Api, frozen: Clock) 
     )
     assert answer.status_code == 422 and "attachments" in answer.json()["detail"]
     assert _state(api, entry.entry_id) == before
+
+
+def test_a_form_past_the_body_limit_is_refused_in_a_page(api: Api, frozen: Clock) -> None:
+    entry = _notified(api, frozen)
+    signed(api, api.key("enterprise", uscc=entry.uscc))
+    page = api.client.get(f"/enterprises/{entry.uscc}?lang=en")
+    before = _state(api, entry.entry_id)
+    huge = PDF + b"0" * api.app.state.limits.max_body_bytes
+    data = {"csrf": token_of(page.text), "entry_id": entry.entry_id, "action": "object"}
+    answer = post(
+        api,
+        f"/enterprises/{entry.uscc}/filings",
+        {**data, "reason": "x"},
+        files=[("attachments", ("big.pdf", huge, "application/pdf"))],
+    )
+    assert answer.status_code == 413 and answer.headers["content-type"].startswith("text/html")
+    assert "nothing was changed" in answer.text and "default-src 'none'" in str(answer.headers)
+    assert _state(api, entry.entry_id) == before
