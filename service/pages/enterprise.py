@@ -153,6 +153,7 @@ def _page(
         "pending": desk["pending"],
         "filings": desk["filings"],
         "forms": desk["forms"] if principal.role == "enterprise" else [],
+        "regulator": principal.role == "regulator",
         "today": today.isoformat(),
         "max_upload_mb": f"{limits.attachment_max_bytes / 1024 / 1024:.0f}",
         "filed": filed if filed in ENTERPRISE_FILINGS else None,
@@ -196,6 +197,9 @@ def _file(request: Request, session: Session, uscc: str, lang: Lang, form: Poste
         details["commitment_signed_on"] = f["commitment_signed_on"].strip()
     try:
         version = int(f["version"]) if f.get("version") else None
+    except ValueError:
+        version = -1  # not a version the entry ever had: refused as a stale form
+    try:
         with session.begin():
             act_as(
                 session,
@@ -209,8 +213,7 @@ def _file(request: Request, session: Session, uscc: str, lang: Lang, form: Poste
                 max_upload_bytes=request.app.state.limits.attachment_max_bytes,
                 expected_version=version,
             )
-    except (RegistryError, ServiceError, ValueError) as exc:
-        why = exc if isinstance(exc, RegistryError | ServiceError) else FormError(str(exc))
+    except (RegistryError, ServiceError) as why:
         return _page(
             request, session, uscc, lang, None, "enterprise.html",
             refused=refusal_text(why, lang), status=refusal_status(why),

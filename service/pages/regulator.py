@@ -176,6 +176,9 @@ def _act(
         details["corrections"] = {"name": f["name"].strip()}
     try:
         version = int(f["version"]) if f.get("version") else None
+    except ValueError:
+        version = -1  # not a version the entry ever had: refused as a stale form
+    try:
         with session.begin():
             act_as(
                 session,
@@ -187,8 +190,7 @@ def _act(
                 details=details,
                 expected_version=version,
             )
-    except (RegistryError, ServiceError, ValueError) as exc:
-        why = exc if isinstance(exc, RegistryError | ServiceError) else FormError(str(exc))
+    except (RegistryError, ServiceError) as why:
         return _entry(
             request, session, entry_id, lang,
             refused=refusal_text(why, lang), status_code=refusal_status(why),
