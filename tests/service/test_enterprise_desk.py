@@ -293,3 +293,17 @@ def test_a_form_past_the_body_limit_is_refused_in_a_page(api: Api, frozen: Clock
     assert answer.status_code == 413 and answer.headers["content-type"].startswith("text/html")
     assert "nothing was changed" in answer.text and "default-src 'none'" in str(answer.headers)
     assert _state(api, entry.entry_id) == before
+
+
+def test_an_objection_without_a_file_when_the_file_input_is_left_empty(
+    api: Api, frozen: Clock
+) -> None:
+    entry = _notified(api, frozen)
+    signed(api, api.key("enterprise", uscc=entry.uscc))
+    page = api.client.get(f"/enterprises/{entry.uscc}")
+    data = {"csrf": token_of(page.text), "entry_id": entry.entry_id, "action": "object"}
+    empty = [("attachments", ("", b"", "application/octet-stream"))]  # what a browser sends
+    answer = post(api, f"/enterprises/{entry.uscc}/filings", {**data, "reason": "异议"}, empty)
+    assert answer.status_code == 303, answer.text
+    row = actions_of(api.session, entry_id=entry.entry_id)[-1]
+    assert row.action == "object" and row.reason == "异议" and "attachments" not in row.details
