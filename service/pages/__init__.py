@@ -1,5 +1,13 @@
-"""Server-rendered pages: the enterprise page ``/enterprises/{uscc}`` and its sign-in."""
+"""Server-rendered pages: the enterprise page ``/enterprises/{uscc}`` and its sign-in, the
+approval-office desk ``/checks``, the insurer desk ``/quotes`` and the API reference ``/docs``."""
 
-from service.pages.enterprise import router
+from fastapi import APIRouter
 
-__all__ = ["router"]
+from service.pages import apidocs, enterprise
+from service.pages.apidocs import mount_assets
+
+router = APIRouter(include_in_schema=False)
+for _module in (enterprise, apidocs):
+    router.include_router(_module.router)
+
+__all__ = ["mount_assets", "router"]
