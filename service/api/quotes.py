@@ -21,6 +21,7 @@ from service.books import Books
 from service.decisions import Listings
 from service.errors import NotReady, ServiceError
 from service.keys import Principal
+from service.quote_book import quote_book
 from service.quotes import Quoter, QuoteRequest, quote
 
 router = APIRouter(prefix="/v1/premiums", tags=["premiums"])
@@ -132,9 +133,23 @@ class QuoteDecision(QuoteOut):
     decision_id: str = Field(description="ledger row that reproduces this answer")
 
 
+class RefusedOut(BaseModel):
+    row: int = Field(description="the refused row's place in the request's quotes, from 1")
+    uscc: str = Field(description="the code the row asked about")
+    error: str = Field(description="bad_quote (a field is wrong) or not_found (unknown code)")
+    detail: str = Field(description="what was wrong, naming the field")
+
+
 class BatchOut(BaseModel):
-    quotes: list[QuoteOut] = Field(description="one per quote asked, in the order asked")
-    decision_id: str = Field(description="one ledger row for the whole batch")
+    quotes: list[QuoteOut] = Field(
+        description="the rows quoted, in the order asked (every row when none was refused)"
+    )
+    rows: list[int] = Field(description="each quote's row in the request's quotes, from 1")
+    refused: list[RefusedOut] = Field(
+        description="the rows not quoted, each with its reason; the others are quoted all the same"
+    )
+    premium_cny: float = Field(description="the quotes' premiums added up, CNY")
+    decision_id: str = Field(description="one ledger row for the whole batch (refusals included)")
 
 
 def load_default_tariff() -> Tariff:
@@ -179,6 +194,15 @@ def quote_outputs(
     return [v.model_dump(mode="json") for v in valid]
 
 
+def _quote_reasons(out: dict[str, Any]) -> list[Any]:
+    return [
+        {"uscc": o["uscc"], "factor": f["code"], "multiplier": f["multiplier"]}
+        for o in out["quotes"]
+        for f in o["factors"]
+        if f["multiplier"] != 1
+    ]
+
+
 def _answer(
     session: Session,
     quoter: Quoter,
@@ -194,12 +218,7 @@ def _answer(
         inputs={"quotes": inputs},
         versions=quoter.versions,
         compute=lambda s: {"quotes": quote_outputs(s, quoter, inputs, books)},
-        reasons=lambda out: [
-            {"uscc": o["uscc"], "factor": f["code"], "multiplier": f["multiplier"]}
-            for o in out["quotes"]
-            for f in o["factors"]
-            if f["multiplier"] != 1
-        ],
+        reasons=_quote_reasons,
         subject=subject,
         key_id=principal.key_id,
     )
@@ -232,7 +251,13 @@ async def premium_quote(
     return await answer_in_thread(answer)
 
 
-@router.post("/quotes/batch", response_model=BatchOut, responses=ERRORS)
+BATCH_ERRORS = errors(
+    e422="the body is malformed as a whole (a row of the wrong shape or type), too many rows, "
+    "or no row could be quoted (each row's reason named)"
+)
+
+
+@router.post("/quotes/batch", response_model=BatchOut, responses=BATCH_ERRORS)
 async def premium_quotes(
     body: BatchIn,
     session: SessionDep,
@@ -242,13 +267,49 @@ async def premium_quotes(
     books: BooksDep,
     principal: Annotated[Principal, Depends(allow("insurer", "regulator"))],
 ) -> Response:
-    """A book of quotes at renewal (up to 10,000), priced together; one ledger row."""
+    """A book of quotes at renewal (up to 10,000), priced together; one ledger row. A row that
+    cannot be quoted — a value out of the tariff's range (an insured amount below the minimum,
+    dates too far apart) or a code not known as of its date — is refused on its own, with its
+    reason, in ``refused``; the other rows are quoted. A body malformed as a whole (a row of the
+    wrong shape or type) is a 422, and so is a book none of whose rows can be quoted."""
     if len(body.quotes) > limits.max_codes:
         raise BadQuote(f"quotes: at most {limits.max_codes} per batch, got {len(body.quotes)}")
     quoter = Quoter(scorer, tariff)
 
     def answer() -> BatchOut:
-        outputs, decision_id = _answer(session, quoter, principal, body.quotes, None, books)
-        return BatchOut.model_validate({"quotes": outputs, "decision_id": decision_id})
+        asked = [b.model_dump(mode="json") for b in body.quotes]
+        inputs: dict[str, Any] = {"quotes": asked}
+        placed: dict[str, Any] = {}
+
+        def compute(s: Session) -> dict[str, Any]:
+            try:
+                book = quote_book(s, quoter, requests_of(asked), books=books)
+            except PricingError as exc:
+                raise BadQuote(str(exc)) from None
+            # the ledger keeps the rows quoted (replayed as any batch) and the rows refused
+            inputs["quotes"] = [asked[i] for i, _ in book.quoted]
+            inputs["refused"] = [{**x.as_dict(), "asked": asked[x.row - 1]} for x in book.refused]
+            placed["rows"] = [i + 1 for i, _ in book.quoted]
+            placed["refused"] = [x.as_dict() for x in book.refused]
+            valid = (QuoteOut.model_validate(q, from_attributes=True) for _, q in book.quoted)
+            return {"quotes": [v.model_dump(mode="json") for v in valid]}
+
+        output, row = answered(
+            session,
+            kind="quote",
+            inputs=inputs,
+            versions=quoter.versions,
+            compute=compute,
+            reasons=_quote_reasons,
+            key_id=principal.key_id,
+        )
+        return BatchOut.model_validate(
+            {
+                "quotes": output["quotes"],
+                **placed,
+                "premium_cny": round(sum(q["premium_cny"] for q in output["quotes"]), 2),
+                "decision_id": row.decision_id,
+            }
+        )
 
     return await answer_in_thread(answer)
