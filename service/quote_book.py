@@ -31,6 +31,14 @@ class Refused:
         return {"row": self.row, "uscc": self.uscc, "error": self.error, "detail": self.detail}
 
 
+class NothingToQuote(QuoteError):
+    """No row of the book can be quoted: each row's reason (``refused``)."""
+
+    def __init__(self, refused: Sequence[Refused]) -> None:
+        super().__init__([f"row {x.row}: {x.detail}" for x in refused])
+        self.refused = list(refused)
+
+
 @dataclass(frozen=True)
 class Book:
     quoted: list[tuple[int, Quote]]  # (0-based row, quote), in the order asked
@@ -46,7 +54,7 @@ def quote_book(
     listings: Listings | None = None,
 ) -> Book:
     """Quote every row that can be; refuse the others with their reasons. Raises
-    :class:`QuoteError` (every row's problem, by row) when no row can be quoted."""
+    :class:`NothingToQuote` (every row's problem, by row) when no row can be quoted."""
     refused: dict[int, Refused] = {}
     for i, r in enumerate(requests):
         try:
@@ -56,7 +64,7 @@ def quote_book(
     while True:
         rows = [i for i in range(len(requests)) if i not in refused]
         if not rows:
-            raise QuoteError([f"row {x.row}: {x.detail}" for x in refused.values()])
+            raise NothingToQuote([refused[i] for i in sorted(refused)])
         try:
             priced = quote(
                 session, quoter, [requests[i] for i in rows], books=books, listings=listings

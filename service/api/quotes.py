@@ -21,8 +21,8 @@ from service.books import Books
 from service.decisions import Listings
 from service.errors import NotReady, ServiceError
 from service.keys import Principal
-from service.quote_book import quote_book
-from service.quotes import Quoter, QuoteRequest, quote
+from service.quote_book import NothingToQuote, quote_book
+from service.quotes import QuoteError, Quoter, QuoteRequest, quote
 
 router = APIRouter(prefix="/v1/premiums", tags=["premiums"])
 ERRORS = errors(404, e404="a code not known as of the quote's date")
@@ -203,7 +203,7 @@ def _quote_reasons(out: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _answer(
+def record_quotes(
     session: Session,
     quoter: Quoter,
     principal: Principal,
@@ -223,6 +223,67 @@ def _answer(
         key_id=principal.key_id,
     )
     return output["quotes"], row.decision_id
+
+
+def record_book(
+    session: Session,
+    quoter: Quoter,
+    key_id: str,
+    asked: list[dict[str, Any] | None],
+    refused_first: dict[int, dict[str, Any]],
+    *,
+    books: Books | None,
+    rows: list[int] | None = None,
+) -> dict[str, Any]:
+    """Quote a book row by row and record it in one ledger row: the rows quoted (replayed as any
+    batch) and the rows refused, each with what it asked. ``asked[i]`` is None for a row already
+    refused (``refused_first[i]``: its ``uscc``, ``error``, ``detail``); ``rows`` numbers the rows
+    as the caller's reader knows them (from 1 by default). Raises :class:`QuoteError` when no
+    row can be quoted. Returns ``quotes``, ``rows``, ``refused``, ``premium_cny`` and
+    ``decision_id``."""
+    numbers = rows or list(range(1, len(asked) + 1))
+    inputs: dict[str, Any] = {}
+    placed: dict[str, Any] = {}
+
+    def compute(s: Session) -> dict[str, Any]:
+        open_rows = [i for i, a in enumerate(asked) if a is not None]
+        try:
+            book = quote_book(s, quoter, requests_of([asked[i] for i in open_rows]), books=books)  # type: ignore[misc]
+        except PricingError as exc:
+            raise BadQuote(str(exc)) from None
+        except NothingToQuote as exc:
+            details = {i: x["detail"] for i, x in refused_first.items()}
+            details.update({open_rows[x.row - 1]: x.detail for x in exc.refused})
+            raise QuoteError([f"row {numbers[i]}: {details[i]}" for i in sorted(details)]) from None
+        refused = dict(refused_first)
+        for x in book.refused:
+            i = open_rows[x.row - 1]
+            refused[i] = {"uscc": x.uscc, "error": x.error, "detail": x.detail}
+        quoted = [open_rows[j] for j, _ in book.quoted]
+        inputs["quotes"] = [asked[i] for i in quoted]
+        inputs["rows"] = [numbers[i] for i in quoted]
+        listed = [{"row": numbers[i], "asked": asked[i], **refused[i]} for i in sorted(refused)]
+        inputs["refused"] = listed
+        placed["rows"] = [numbers[i] for i in quoted]
+        placed["refused"] = [{k: v for k, v in x.items() if k != "asked"} for x in listed]
+        valid = (QuoteOut.model_validate(q, from_attributes=True) for _, q in book.quoted)
+        return {"quotes": [v.model_dump(mode="json") for v in valid]}
+
+    output, row = answered(
+        session,
+        kind="quote",
+        inputs=inputs,
+        versions=quoter.versions,
+        compute=compute,
+        reasons=_quote_reasons,
+        key_id=key_id,
+    )
+    return {
+        "quotes": output["quotes"],
+        **placed,
+        "premium_cny": round(sum(q["premium_cny"] for q in output["quotes"]), 2),
+        "decision_id": row.decision_id,
+    }
 
 
 Quoting = Annotated[Principal, Depends(allow("insurer", "regulator", "enterprise"))]
@@ -245,7 +306,7 @@ async def premium_quote(
     quoter = Quoter(scorer, tariff)
 
     def answer() -> QuoteDecision:
-        outputs, decision_id = _answer(session, quoter, principal, [body], uscc, books)
+        outputs, decision_id = record_quotes(session, quoter, principal, [body], uscc, books)
         return QuoteDecision.model_validate({**outputs[0], "decision_id": decision_id})
 
     return await answer_in_thread(answer)
@@ -277,39 +338,8 @@ async def premium_quotes(
     quoter = Quoter(scorer, tariff)
 
     def answer() -> BatchOut:
-        asked = [b.model_dump(mode="json") for b in body.quotes]
-        inputs: dict[str, Any] = {"quotes": asked}
-        placed: dict[str, Any] = {}
-
-        def compute(s: Session) -> dict[str, Any]:
-            try:
-                book = quote_book(s, quoter, requests_of(asked), books=books)
-            except PricingError as exc:
-                raise BadQuote(str(exc)) from None
-            # the ledger keeps the rows quoted (replayed as any batch) and the rows refused
-            inputs["quotes"] = [asked[i] for i, _ in book.quoted]
-            inputs["refused"] = [{**x.as_dict(), "asked": asked[x.row - 1]} for x in book.refused]
-            placed["rows"] = [i + 1 for i, _ in book.quoted]
-            placed["refused"] = [x.as_dict() for x in book.refused]
-            valid = (QuoteOut.model_validate(q, from_attributes=True) for _, q in book.quoted)
-            return {"quotes": [v.model_dump(mode="json") for v in valid]}
-
-        output, row = answered(
-            session,
-            kind="quote",
-            inputs=inputs,
-            versions=quoter.versions,
-            compute=compute,
-            reasons=_quote_reasons,
-            key_id=principal.key_id,
-        )
-        return BatchOut.model_validate(
-            {
-                "quotes": output["quotes"],
-                **placed,
-                "premium_cny": round(sum(q["premium_cny"] for q in output["quotes"]), 2),
-                "decision_id": row.decision_id,
-            }
-        )
+        asked: list[dict[str, Any] | None] = [b.model_dump(mode="json") for b in body.quotes]
+        booked = record_book(session, quoter, principal.key_id, asked, {}, books=books)
+        return BatchOut.model_validate(booked)
 
     return await answer_in_thread(answer)

@@ -3,11 +3,11 @@ approval-office desk ``/checks``, the insurer desk ``/quotes`` and the API refer
 
 from fastapi import APIRouter
 
-from service.pages import apidocs, checks, enterprise
+from service.pages import apidocs, checks, enterprise, insurer
 from service.pages.apidocs import mount_assets
 
 router = APIRouter(include_in_schema=False)
-for _module in (enterprise, checks, apidocs):
+for _module in (enterprise, checks, insurer, apidocs):
     router.include_router(_module.router)
 
 __all__ = ["mount_assets", "router"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,7 +22,7 @@ from service.api.checking import check_codes
 from service.api.deps import SessionDep, today_of
 from service.errors import ServiceError
 from service.keys import Principal
-from service.lookup import MODES, BadLookup, find_by_name
+from service.lookup import MODES, BadLookup, Mode, find_by_name
 from service.pages import forms
 from service.pages.checks_table import results_frame
 from service.pages.desk import lang_of, message, render, signed_in
@@ -62,8 +62,12 @@ def checks_page(
         try:
             with session.begin():
                 found = find_by_name(
-                    session, text=q, mode=mode, as_of=today_of(request), limit=LOOKUP_LIMIT + 1
-                )  # type: ignore[arg-type]
+                    session,
+                    text=q,
+                    mode=cast(Mode, mode),  # the query's pattern admits the modes only
+                    as_of=today_of(request),
+                    limit=LOOKUP_LIMIT + 1,
+                )
         except BadLookup as exc:
             problem = str(exc)
     context = _context(
