@@ -99,7 +99,7 @@ DESK_TEXTS: dict[str, dict[str, str]] = {
     "factor": {"zh": "调整因子", "en": "Factor"},
     "multiplier": {"zh": "系数", "en": "Multiplier"},
     "accident_ids": {"zh": "事故编号", "en": "Accident ids"},
-    "product": {"zh": "因子乘积", "en": "Product of the factors"},
+    "factor_product": {"zh": "因子乘积", "en": "Product of the factors"},
     "banded": {"zh": "限定在浮动区间内", "en": "Held within the band"},
     "band": {"zh": "浮动区间", "en": "Band"},
     "expected_actual": {"zh": "预期与实际", "en": "Expected against actual"},
