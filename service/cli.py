@@ -7,20 +7,20 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
+from service.cli_choices import CHECK_MODES, ENCODINGS, ENGINES, WORLD_FORMATS
 from service.cli_files import table_file_or_folder
 from service.cli_keys import app as keys_app
 from service.cli_ledger import app as ledger_app
 from service.cli_quote import quote
 from service.cli_registry import app as registry_app
-from service.cli_spark import check_engine, export_history
-from service.db import migrated_engine
-from service.settings import get_settings
+from service.cli_spark import check_engine, export_history, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="Work-safety credit scores, floating insurance rates and the joint-punishment registry.",
@@ -36,6 +36,8 @@ app.command("export-history")(export_history)
 
 def engine() -> Engine:
     """The configured database, migrated to the newest schema."""
+    from service.db import migrated_engine
+
     settings = get_settings().database
     return migrated_engine(settings.url, echo=settings.echo)
 
@@ -49,15 +51,16 @@ def simulate(
     end: Annotated[
         dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="last day of the history")
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    format: Annotated[
+        Literal[WORLD_FORMATS],  # type: ignore[valid-type]
+        typer.Option("--format", help="file format"),
+    ] = "csv",
 ) -> None:
     """Write a synthetic province: the history tables, truth.csv (true accident risk) and a
     manifest.json with every file's rows and sha256."""
     from experiments.simulate import simulate as run
     from experiments.simulate import write_world
 
-    if format not in ("csv", "parquet"):
-        raise typer.BadParameter("--format must be csv or parquet")
     kwargs = {"end": end.date()} if end else {}
     world = run(enterprises, years, seed, progress=sys.stderr.isatty(), **kwargs)
     write_world(world, out, format)  # type: ignore[arg-type]
@@ -73,14 +76,20 @@ def ingest(
         typer.Option(formats=["%Y-%m-%d"], help="the extract's date (default today)"),
     ] = None,
     uscc_check: Annotated[
-        str | None,
-        typer.Option(help="strict: a wrong check character is an error; warn: a warning"),
+        Literal[CHECK_MODES] | None,  # type: ignore[valid-type]
+        typer.Option(
+            help="strict: a wrong check character is an error; warn: a warning (settings)",
+        ),
     ] = None,
     allow_list: Annotated[
         Path | None, typer.Option(help="file of USCCs accepted despite a wrong check character")
     ] = None,
     encoding: Annotated[
-        str, typer.Option(help="encoding of the CSV files: utf-8 (a BOM is accepted) or gb18030")
+        Literal[ENCODINGS],  # type: ignore[valid-type]
+        typer.Option(
+            case_sensitive=False,
+            help="encoding of the CSV files (utf-8: a BOM is accepted)",
+        ),
     ] = "utf-8",
     require_manifest: Annotated[
         bool,
@@ -88,6 +97,8 @@ def ingest(
     ] = False,
 ) -> None:
     """Validate an extract folder and load it, all or nothing; loading it again changes nothing."""
+    from sqlalchemy.orm import Session
+
     from features.extract import Encoding, ExtractError
     from features.ingest import IngestError
     from features.ingest import ingest as load
@@ -167,6 +178,7 @@ def train(
     """Train the risk model and its baselines on time-based splits, log everything to MLflow,
     register it, and move the champion alias only if it passes the gates."""
     import pandas as pd
+    from sqlalchemy.orm import Session
 
     from features.store import read_history
     from models.pipeline import train as run
@@ -209,9 +221,10 @@ def score(
         ),
     ],
     engine_name: Annotated[
-        str,
+        Literal[ENGINES],  # type: ignore[valid-type]
         typer.Option(
-            "--engine", help="pandas: this machine, from the database; spark: from export-history"
+            "--engine",
+            help="pandas: this machine, from the database; spark: from export-history",
         ),
     ] = "pandas",
     master: Annotated[
@@ -224,6 +237,8 @@ def score(
 ) -> None:
     """Score every enterprise with the champion model: probability, score, grade, reasons,
     recourse, overrides and versions. Both engines give the same answers."""
+    from sqlalchemy.orm import Session
+
     from features.files import write_table
     from service.decisions import frame, score_batch
 
@@ -275,7 +290,9 @@ def demo(
         # score books for the demo's day and today, unless the environment names others
         days = json.dumps([steps.AS_OF.isoformat(), "today"])
         os.environ.setdefault("SAFECREDIT_SERVICE__BOOK_DAYS", days)
-        get_settings.cache_clear()
+        from service.settings import get_settings as cached
+
+        cached.cache_clear()
         serve(host="127.0.0.1", port=port, workers=1)
 
 
@@ -292,7 +309,9 @@ def serve(
 
     if host in ("127.0.0.1", "::1", "localhost"):
         os.environ.setdefault("SAFECREDIT_SERVICE__PLAIN_HTTP", "true")
-        get_settings.cache_clear()
+        from service.settings import get_settings as cached
+
+        cached.cache_clear()
 
     engine().dispose()  # migrate before the workers start
     uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers)
