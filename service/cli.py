@@ -15,6 +15,7 @@ from service.cli_choices import CHECK_MODES, ENCODINGS, ENGINES, WORLD_FORMATS
 from service.cli_files import table_file_or_folder
 from service.cli_keys import app as keys_app
 from service.cli_ledger import app as ledger_app
+from service.cli_progress import Progress, bar, steps
 from service.cli_quote import quote
 from service.cli_registry import app as registry_app
 from service.cli_spark import check_engine, export_history, get_settings
@@ -22,6 +23,7 @@ from service.cli_spark import check_engine, export_history, get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+SCORE_CHUNK = 5_000  # enterprises scored together between two moves of the progress bar
 app = typer.Typer(
     help="Work-safety credit scores, floating insurance rates and the joint-punishment registry.",
     no_args_is_help=True,
@@ -174,6 +176,7 @@ def train(
         Path | None, typer.Option(help="truth.csv of a simulated province: also report the oracle")
     ] = None,
     seed: Annotated[int, typer.Option(help="LightGBM's seed")] = 7,
+    progress: Progress = None,
 ) -> None:
     """Train the risk model and its baselines on time-based splits, log everything to MLflow,
     register it, and move the champion alias only if it passes the gates."""
@@ -186,6 +189,7 @@ def train(
     settings = get_settings().mlflow
     with Session(engine()) as session:
         history = read_history(session)
+    say, counter = steps(progress, "training")
     try:
         result = run(
             history,
@@ -197,11 +201,13 @@ def train(
             alias=settings.alias,
             truth=pd.read_csv(truth) if truth else None,
             seed=seed,
-            say=typer.echo,
+            say=say,
         )
     except ValueError as exc:
+        counter.close()
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from None
+    counter.close()
     typer.echo(
         f"{settings.model_name} version {result.version} is now the {result.alias} "
         f"(run {result.run_id})"
@@ -234,6 +240,7 @@ def score(
     history: Annotated[
         Path | None, typer.Option(help="export-history folder for --engine spark (settings)")
     ] = None,
+    progress: Progress = None,
 ) -> None:
     """Score every enterprise with the champion model: probability, score, grade, reasons,
     recourse, overrides and versions. Both engines give the same answers."""
@@ -249,8 +256,22 @@ def score(
 
         counts = score_on_spark(scorer, as_of=as_of.date(), out=out, master=master, history=history)
     else:
+        import pandas as pd
+
+        from features.store import read_history
+
+        day = as_of.date()
         with Session(engine()) as session:
-            table = frame(scorer, score_batch(session, scorer, as_of=as_of.date()))
+            events = read_history(session)
+            codes = list(events.table_at("enterprises", day)["uscc"])
+            parts = []
+            with bar(progress, total=len(codes), unit="enterprise", desc="scoring") as shown:
+                for first in range(0, max(len(codes), 1), SCORE_CHUNK):
+                    chunk = codes[first : first + SCORE_CHUNK]
+                    batch = score_batch(session, scorer, as_of=day, usccs=chunk, history=events)
+                    parts.append(frame(scorer, batch))
+                    shown.update(len(chunk))
+        table = pd.concat(parts, ignore_index=True)
         write_table(table, out)
         counts = table["grade"].value_counts().to_dict()
     typer.echo(

@@ -240,7 +240,7 @@ def quote(
     if as_json:
         typer.echo(json.dumps(q.as_dict(), ensure_ascii=False, default=str, indent=2))
         return
-    _print(q)
+    _print(q, chosen)
 
 
 def _book_on_spark(
@@ -261,7 +261,7 @@ def _book_on_spark(
     )
 
 
-def _print(q: Any) -> None:
+def _print(q: Any, tariff: Any) -> None:
     typer.echo(
         f"{q.uscc}  {q.industry} ({'compulsory' if q.compulsory else 'voluntary'}), "
         f"{q.headcount} persons ({q.headcount_source}), size band {q.size_band}"
@@ -278,7 +278,15 @@ def _print(q: Any) -> None:
     typer.echo(
         f"product {q.product:.4f} → {q.product_banded:.4f} within band {q.band[0]}–{q.band[1]}"
     )
-    capped = " (renewal cap)" if q.renewal_capped else ""
-    typer.echo(f"rate                 {q.rate:.4f} ‰{capped}")
+    from service.quote_book import limit_applied
+
+    renewal = tariff.renewal
+    limit = limit_applied(
+        {**q.as_dict(), "band": q.band},
+        renewal.max_increase if renewal else None,
+        renewal.max_decrease if renewal else None,
+    )
+    shown = "" if limit.code == "none" else f" ({limit.en})"
+    typer.echo(f"rate                 {q.rate:.4f} ‰{shown}")
     typer.echo(f"premium              {q.premium_cny:,.2f} CNY")
     typer.echo("versions: " + ", ".join(f"{k} {v}" for k, v in q.versions.items()))

@@ -22,6 +22,7 @@ from registry.status import ACTIONS, TRANSITIONS
 from service.cli_chain import Checkpoints, public_key, report_chain, write_checkpoint
 from service.cli_choices import DOMAINS, FORMATS, STATUSES
 from service.cli_files import OUT_HELP, table_file, table_file_or_folder
+from service.cli_progress import Progress, bar
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -101,6 +102,7 @@ def evaluate(
     ] = False,
     department: Annotated[str, typer.Option(help="the department that imposed the penalty")] = "",
     actor: Annotated[str, typer.Option()] = "",
+    progress: Progress = None,
 ) -> None:
     """Apply the policy's rules to the history known on AS_OF; list (or record) new proposals,
     one per penalty decision, with every rule it meets."""
@@ -116,16 +118,30 @@ def evaluate(
     if on > today():
         raise _fail(f"--as-of: {on} is after today ({today()})")
     with _session() as s:
-        found = evaluate_rules(s, policy=pol, as_of=on)
+        with bar(progress, total=None, unit="step", desc=f"evaluating {pol.key}") as shown:
+            found = evaluate_rules(s, policy=pol, as_of=on)
+            shown.update()
         mine = [p for p in found if p.department == department]
-        for p in found:
-            line = f"{p.summary}\t{p.uscc}\t{p.name or ''}\t{p.penalty_decision_id}\t{p.department}"
-            if record and p.department == department:
-                day = today()
-                entry = propose(
-                    s, proposal=p, policy=pol, actor=actor, department=department, on=day, today=day
-                )
-                line += f"\tentered {entry.entry_id}"
+        with bar(progress, total=len(found), unit="proposal", desc="proposals") as shown:
+            lines = []  # printed once the bar is done: stdout holds the results only
+            for p in found:
+                line = f"{p.summary}\t{p.uscc}\t{p.name or ''}\t{p.penalty_decision_id}"
+                line += f"\t{p.department}"
+                if record and p.department == department:
+                    day = today()
+                    entry = propose(
+                        s,
+                        proposal=p,
+                        policy=pol,
+                        actor=actor,
+                        department=department,
+                        on=day,
+                        today=day,
+                    )
+                    line += f"\tentered {entry.entry_id}"
+                lines.append(line)
+                shown.update()
+        for line in lines:
             typer.echo(line)
         typer.echo(f"{len(found)} new proposal(s) under {pol.key} as of {on}")
     if record and not mine:

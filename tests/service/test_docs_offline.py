@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from tests.service.conftest import settings_for
+from tests.service.conftest import AS_OF, Api, settings_for
 
 REFERENCE = re.compile(r'(?:src|href)\s*=\s*"([^"]+)"')
 
@@ -55,3 +55,22 @@ def test_redoc_is_not_offered_and_the_reference_is_not_in_the_schema(client: Tes
     assert client.get("/redoc").status_code == 404
     paths = client.get("/openapi.json").json()["paths"]
     assert "/docs" not in paths and not any(p.startswith("/static") for p in paths)
+
+
+@pytest.mark.parametrize("api", ["sqlite"], indirect=True)
+def test_no_page_references_another_host(api: Api) -> None:
+    pages = {
+        "/login": None,
+        "/checks?q=山西": "approval_office",
+        "/quotes": "insurer",
+        f"/enterprises/{api.province.listed}?as_of={AS_OF}": "regulator",
+        f"/quotes/worksheet?uscc={api.province.listed}&period_start=2026-04-01": "insurer",
+    }
+    for path, role in pages.items():
+        headers = api.headers(api.key(role)) if role else {}
+        page = api.client.get(path, headers=headers)
+        assert page.status_code == 200, (path, page.text[:500])
+        assert external(page.text) == [], path
+        for asset in REFERENCE.findall(page.text):
+            if asset.startswith("/static/"):
+                assert api.client.get(asset).status_code == 200, asset
