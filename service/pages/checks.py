@@ -149,7 +149,10 @@ async def checks_posted(request: Request, session: SessionDep) -> Response:
             known_at=None,
         )
     except UploadError as exc:
-        return message(request, language, "bad_upload", 422, str(exc))
+        uploaded = upload is not None and bool(upload.filename)
+        return message(
+            request, language, "bad_upload" if uploaded else "bad_request", 422, str(exc)
+        )
     except ServiceError as exc:
         return message(request, language, "bad_request", exc.status, str(exc))
     results = output["results"]

@@ -172,3 +172,28 @@ def test_an_insurer_quotes_a_book_with_bad_rows_and_downloads_the_quotes(
         _shots(driver, "quotes-worksheet")
     finally:
         driver.quit()
+
+
+def test_the_api_reference_renders_from_the_service_alone(served: tuple[str, Province]) -> None:
+    """``/docs`` runs Swagger UI from the service's own files under its CSP: the operations
+    are drawn, and every script, style sheet and image the page loaded came from the service."""
+    base, _ = served
+    driver = _browser()
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        driver.get(f"{base}/docs")
+
+        WebDriverWait(driver, 60).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock")
+        )
+        assert "safecredit" in driver.find_element(By.CSS_SELECTOR, ".swagger-ui .info").text
+        loaded = driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+        )
+        assert loaded and all(url.startswith(base) for url in loaded), loaded
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "api-reference-offline.png"))
+    finally:
+        driver.quit()
