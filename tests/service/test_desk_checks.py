@@ -167,3 +167,21 @@ def test_other_roles_get_a_403_page_and_forms_from_elsewhere_are_refused(api: Ap
     assert r.status_code == 403
     nobody = api.client.__class__(api.app, base_url=ORIGIN)
     assert nobody.get("/checks", follow_redirects=False).status_code == 303
+
+
+def test_names_are_indexed_for_the_lookup(api: Api) -> None:
+    """Migration 0007: a B-tree on the name everywhere; on PostgreSQL a trigram GIN index."""
+    found = {
+        row[0]: row[1]
+        for row in api.session.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE tablename = 'enterprises' AND schemaname = current_schema()"
+            )
+            if api.backend == "postgresql"
+            else text("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'enterprises'")
+        )
+    }
+    assert "ix_enterprises_name" in found
+    if api.backend == "postgresql":
+        assert "gin_trgm_ops" in found["ix_enterprises_name_trgm"]
