@@ -67,7 +67,12 @@ class _Versioned:
 
 class Enterprise(_Versioned, Base):
     __tablename__ = "enterprises"
-    __table_args__ = (Index("ix_enterprises_key", "uscc", "known_from"),)
+    __table_args__ = (
+        Index("ix_enterprises_key", "uscc", "known_from"),
+        # lookup by name: prefix by this B-tree; on PostgreSQL, "contains" by a trigram GIN
+        # index that migration 0007 adds beside it (pg_trgm, not declared here)
+        Index("ix_enterprises_name", "name"),
+    )
 
     uscc: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(Text)

@@ -136,6 +136,8 @@ def create_app(
         version="0.1.0",
         summary="Work-safety credit scores, insurance rates and the joint-punishment registry.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's files: service.pages.apidocs
+        redoc_url=None,
     )
     app.add_middleware(SecurityHeaders)
     errors.install(app)
@@ -143,6 +145,7 @@ def create_app(
     app.add_middleware(Limits, max_body_bytes=limits.max_body_bytes)
     for module in (scores, registry, decisions, keys, pages):
         app.include_router(module.router)
+    pages.mount_assets(app)
     load_tariff = _include_quotes(app)
 
     @app.get("/healthz", response_model=Health, tags=["operations"])

@@ -7,21 +7,23 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
+from service.cli_choices import CHECK_MODES, ENCODINGS, ENGINES, WORLD_FORMATS
 from service.cli_files import table_file_or_folder
 from service.cli_keys import app as keys_app
 from service.cli_ledger import app as ledger_app
+from service.cli_progress import Progress, bar, steps
 from service.cli_quote import quote
 from service.cli_registry import app as registry_app
-from service.cli_spark import check_engine, export_history
-from service.db import migrated_engine
-from service.settings import get_settings
+from service.cli_spark import check_engine, export_history, get_settings
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+SCORE_CHUNK = 5_000  # enterprises scored together between two moves of the progress bar
 app = typer.Typer(
     help="Work-safety credit scores, floating insurance rates and the joint-punishment registry.",
     no_args_is_help=True,
@@ -36,6 +38,8 @@ app.command("export-history")(export_history)
 
 def engine() -> Engine:
     """The configured database, migrated to the newest schema."""
+    from service.db import migrated_engine
+
     settings = get_settings().database
     return migrated_engine(settings.url, echo=settings.echo)
 
@@ -49,15 +53,16 @@ def simulate(
     end: Annotated[
         dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="last day of the history")
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    format: Annotated[
+        Literal[WORLD_FORMATS],  # type: ignore[valid-type]
+        typer.Option("--format", help="file format"),
+    ] = "csv",
 ) -> None:
     """Write a synthetic province: the history tables, truth.csv (true accident risk) and a
     manifest.json with every file's rows and sha256."""
     from experiments.simulate import simulate as run
     from experiments.simulate import write_world
 
-    if format not in ("csv", "parquet"):
-        raise typer.BadParameter("--format must be csv or parquet")
     kwargs = {"end": end.date()} if end else {}
     world = run(enterprises, years, seed, progress=sys.stderr.isatty(), **kwargs)
     write_world(world, out, format)  # type: ignore[arg-type]
@@ -73,14 +78,20 @@ def ingest(
         typer.Option(formats=["%Y-%m-%d"], help="the extract's date (default today)"),
     ] = None,
     uscc_check: Annotated[
-        str | None,
-        typer.Option(help="strict: a wrong check character is an error; warn: a warning"),
+        Literal[CHECK_MODES] | None,  # type: ignore[valid-type]
+        typer.Option(
+            help="strict: a wrong check character is an error; warn: a warning (settings)",
+        ),
     ] = None,
     allow_list: Annotated[
         Path | None, typer.Option(help="file of USCCs accepted despite a wrong check character")
     ] = None,
     encoding: Annotated[
-        str, typer.Option(help="encoding of the CSV files: utf-8 (a BOM is accepted) or gb18030")
+        Literal[ENCODINGS],  # type: ignore[valid-type]
+        typer.Option(
+            case_sensitive=False,
+            help="encoding of the CSV files (utf-8: a BOM is accepted)",
+        ),
     ] = "utf-8",
     require_manifest: Annotated[
         bool,
@@ -88,6 +99,8 @@ def ingest(
     ] = False,
 ) -> None:
     """Validate an extract folder and load it, all or nothing; loading it again changes nothing."""
+    from sqlalchemy.orm import Session
+
     from features.extract import Encoding, ExtractError
     from features.ingest import IngestError
     from features.ingest import ingest as load
@@ -163,10 +176,12 @@ def train(
         Path | None, typer.Option(help="truth.csv of a simulated province: also report the oracle")
     ] = None,
     seed: Annotated[int, typer.Option(help="LightGBM's seed")] = 7,
+    progress: Progress = None,
 ) -> None:
     """Train the risk model and its baselines on time-based splits, log everything to MLflow,
     register it, and move the champion alias only if it passes the gates."""
     import pandas as pd
+    from sqlalchemy.orm import Session
 
     from features.store import read_history
     from models.pipeline import train as run
@@ -174,6 +189,7 @@ def train(
     settings = get_settings().mlflow
     with Session(engine()) as session:
         history = read_history(session)
+    say, counter = steps(progress, "training")
     try:
         result = run(
             history,
@@ -185,11 +201,13 @@ def train(
             alias=settings.alias,
             truth=pd.read_csv(truth) if truth else None,
             seed=seed,
-            say=typer.echo,
+            say=say,
         )
     except ValueError as exc:
+        counter.close()
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from None
+    counter.close()
     typer.echo(
         f"{settings.model_name} version {result.version} is now the {result.alias} "
         f"(run {result.run_id})"
@@ -209,9 +227,10 @@ def score(
         ),
     ],
     engine_name: Annotated[
-        str,
+        Literal[ENGINES],  # type: ignore[valid-type]
         typer.Option(
-            "--engine", help="pandas: this machine, from the database; spark: from export-history"
+            "--engine",
+            help="pandas: this machine, from the database; spark: from export-history",
         ),
     ] = "pandas",
     master: Annotated[
@@ -221,9 +240,12 @@ def score(
     history: Annotated[
         Path | None, typer.Option(help="export-history folder for --engine spark (settings)")
     ] = None,
+    progress: Progress = None,
 ) -> None:
     """Score every enterprise with the champion model: probability, score, grade, reasons,
     recourse, overrides and versions. Both engines give the same answers."""
+    from sqlalchemy.orm import Session
+
     from features.files import write_table
     from service.decisions import frame, score_batch
 
@@ -234,8 +256,22 @@ def score(
 
         counts = score_on_spark(scorer, as_of=as_of.date(), out=out, master=master, history=history)
     else:
+        import pandas as pd
+
+        from features.store import read_history
+
+        day = as_of.date()
         with Session(engine()) as session:
-            table = frame(scorer, score_batch(session, scorer, as_of=as_of.date()))
+            events = read_history(session)
+            codes = list(events.table_at("enterprises", day)["uscc"])
+            parts = []
+            with bar(progress, total=len(codes), unit="enterprise", desc="scoring") as shown:
+                for first in range(0, max(len(codes), 1), SCORE_CHUNK):
+                    chunk = codes[first : first + SCORE_CHUNK]
+                    batch = score_batch(session, scorer, as_of=day, usccs=chunk, history=events)
+                    parts.append(frame(scorer, batch))
+                    shown.update(len(chunk))
+        table = pd.concat(parts, ignore_index=True)
         write_table(table, out)
         counts = table["grade"].value_counts().to_dict()
     typer.echo(
@@ -275,7 +311,9 @@ def demo(
         # score books for the demo's day and today, unless the environment names others
         days = json.dumps([steps.AS_OF.isoformat(), "today"])
         os.environ.setdefault("SAFECREDIT_SERVICE__BOOK_DAYS", days)
-        get_settings.cache_clear()
+        from service.settings import get_settings as cached
+
+        cached.cache_clear()
         serve(host="127.0.0.1", port=port, workers=1)
 
 
@@ -292,7 +330,9 @@ def serve(
 
     if host in ("127.0.0.1", "::1", "localhost"):
         os.environ.setdefault("SAFECREDIT_SERVICE__PLAIN_HTTP", "true")
-        get_settings.cache_clear()
+        from service.settings import get_settings as cached
+
+        cached.cache_clear()
 
     engine().dispose()  # migrate before the workers start
     uvicorn.run("service.app:create_app", factory=True, host=host, port=port, workers=workers)

@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
-from registry.hashchain import ChainReport
-from registry.seal import SealError
-from service.db import migrated_engine, signing_key
-from service.settings import get_settings
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from registry.hashchain import ChainReport
 
 Checkpoints = Annotated[
     list[Path] | None,
@@ -24,6 +23,12 @@ Checkpoints = Annotated[
 
 
 def _run(work: Callable[[Session], Any]) -> Any:
+    from sqlalchemy.orm import Session
+
+    from registry.seal import SealError
+    from service.db import migrated_engine, signing_key
+    from service.settings import get_settings
+
     try:
         signing_key()
     except SealError as exc:
@@ -85,6 +90,9 @@ def write_checkpoint(take: Callable[[Session], dict[str, Any]], out: Path | None
 
 def public_key() -> None:
     """Print the public key checkpoints and chain heads are signed with (PEM), and its id."""
+    from registry.seal import SealError
+    from service.db import signing_key
+
     try:
         sealer = signing_key()
     except SealError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from features.files import FORMATS, FileFormatError, table_format
+from service.cli_choices import FORMATS
 
 OUT_HELP = f"file to write: {', '.join(FORMATS)} (by the extension)"
 
@@ -18,6 +18,8 @@ OUT_HELP = f"file to write: {', '.join(FORMATS)} (by the extension)"
 def table_file(path: Path | None) -> Path | None:
     """Callback: ``path`` names a table file of a known format (or is not given)."""
     if path is not None:
+        from features.files import FileFormatError, table_format
+
         try:
             table_format(path)
         except FileFormatError as exc:

@@ -4,34 +4,33 @@ expiry, last use), revoke (never the last active admin key: exit 1)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from sqlalchemy.orm import Session
 
-from service.db import migrated_engine
-from service.keys import (
-    ROLES,
-    KeyInputError,
-    LastAdminError,
-    create_key,
-    is_live,
-    list_keys,
-    parse_duration,
-    revoke_key,
-)
-from service.settings import get_settings
+from service.cli_choices import ROLES
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(help="API keys: stored only as hashes, one role each, revocable.")
 
 
 def _session() -> Session:
+    from sqlalchemy.orm import Session
+
+    from service.db import migrated_engine
+    from service.settings import get_settings
+
     return Session(migrated_engine(get_settings().database.url), expire_on_commit=False)
 
 
 @app.command()
 def create(
-    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+    role: Annotated[
+        Literal[ROLES],  # type: ignore[valid-type]
+        typer.Option(help="the key's role"),
+    ],
     uscc: Annotated[
         str | None, typer.Option(help="the enterprise an enterprise key is for")
     ] = None,
@@ -44,6 +43,8 @@ def create(
     ] = None,
 ) -> None:
     """Create a key and print its token once: only its hash is kept."""
+    from service.keys import KeyInputError, create_key, parse_duration
+
     with _session() as session:
         try:
             lifetime = parse_duration(expires_in, field="--expires-in") if expires_in else None
@@ -68,6 +69,8 @@ def create(
 @app.command(name="list")
 def list_() -> None:
     """Every key with its role, binding, state, expiry and last use (never a secret)."""
+    from service.keys import is_live, list_keys
+
     now = dt.datetime.now(dt.UTC)
     with _session() as session, session.begin():
         for k in list_keys(session):
@@ -93,6 +96,8 @@ def _when(moment: dt.datetime | None) -> str:
 def revoke(key_id: str) -> None:
     """Revoke KEY_ID and its page sign-ins: they stop working at once. The last active admin
     key is kept (exit 1)."""
+    from service.keys import KeyInputError, LastAdminError, revoke_key
+
     with _session() as session:
         try:
             with session.begin():

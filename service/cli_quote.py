@@ -10,11 +10,11 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-import pandas as pd
 import typer
 
+from service.cli_choices import ENGINES, HONOURS
 from service.cli_files import table_file
 
 BOOK_COLUMNS = ("uscc", "insured_amount_cny", "headcount", "honours", "previous_rate")
@@ -34,6 +34,8 @@ def read_book(
     ``headcount``, ``honours``, ``previous_rate``, ``period_start``, ``as_of`` (an empty cell or
     an absent column takes the command's option). Every problem is reported as
     ``file:row:column: reason`` (header = line 1), all of them before anything is quoted."""
+    import pandas as pd
+
     from service.quotes import QuoteError, QuoteRequest, check
 
     try:
@@ -115,7 +117,10 @@ def quote(
     headcount: Annotated[
         int | None, typer.Option(help="insured persons (default: the enterprise record)")
     ] = None,
-    honours: Annotated[str, typer.Option(help="safety honours: none, city or province")] = "none",
+    honours: Annotated[
+        Literal[HONOURS],  # type: ignore[valid-type]
+        typer.Option(help="safety honours"),
+    ] = "none",
     previous_rate: Annotated[
         float | None, typer.Option(help="last year's rate ‰, for the renewal cap")
     ] = None,
@@ -135,7 +140,11 @@ def quote(
     ] = "tariff-2026.1",
     as_json: Annotated[bool, typer.Option("--json", help="print the full quote as JSON")] = False,
     engine_name: Annotated[
-        str, typer.Option("--engine", help="for a book: pandas (this machine) or spark")
+        Literal[ENGINES],  # type: ignore[valid-type]
+        typer.Option(
+            "--engine",
+            help="for a book: pandas (this machine) or spark",
+        ),
     ] = "pandas",
     master: Annotated[
         str | None, typer.Option(help="Spark master for --engine spark (settings)")
@@ -157,7 +166,7 @@ def quote(
     from models.tariff import load_tariff
     from service.cli import _scorer, engine
     from service.cli_spark import check_engine
-    from service.quotes import QuoteError, Quoter, QuoteRequest, UnknownEnterprise, frame
+    from service.quotes import QuoteError, Quoter, QuoteRequest, UnknownEnterprise, check, frame
     from service.quotes import quote as run
 
     if (uscc is None) == (book is None):
@@ -196,6 +205,7 @@ def quote(
                     previous_rate=previous_rate,
                 )
             ]
+            check(chosen, requests)  # every argument checked before the model loads
         quoter = Quoter(_scorer(), chosen)
         if engine_name == "spark":
             assert book is not None
@@ -230,7 +240,7 @@ def quote(
     if as_json:
         typer.echo(json.dumps(q.as_dict(), ensure_ascii=False, default=str, indent=2))
         return
-    _print(q)
+    _print(q, chosen)
 
 
 def _book_on_spark(
@@ -251,7 +261,7 @@ def _book_on_spark(
     )
 
 
-def _print(q: Any) -> None:
+def _print(q: Any, tariff: Any) -> None:
     typer.echo(
         f"{q.uscc}  {q.industry} ({'compulsory' if q.compulsory else 'voluntary'}), "
         f"{q.headcount} persons ({q.headcount_source}), size band {q.size_band}"
@@ -268,7 +278,15 @@ def _print(q: Any) -> None:
     typer.echo(
         f"product {q.product:.4f} → {q.product_banded:.4f} within band {q.band[0]}–{q.band[1]}"
     )
-    capped = " (renewal cap)" if q.renewal_capped else ""
-    typer.echo(f"rate                 {q.rate:.4f} ‰{capped}")
+    from service.quote_book import limit_applied
+
+    renewal = tariff.renewal
+    limit = limit_applied(
+        {**q.as_dict(), "band": q.band},
+        renewal.max_increase if renewal else None,
+        renewal.max_decrease if renewal else None,
+    )
+    shown = "" if limit.code == "none" else f" ({limit.en})"
+    typer.echo(f"rate                 {q.rate:.4f} ‰{shown}")
     typer.echo(f"premium              {q.premium_cny:,.2f} CNY")
     typer.echo("versions: " + ", ".join(f"{k} {v}" for k, v in q.versions.items()))

@@ -12,33 +12,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from features.files import FORMATS
 from registry import clock
-from registry.chain import take_checkpoint
-from registry.chain import verify as verify_chain
-from registry.check import STATUSES
-from registry.check import check as check_codes
 from registry.errors import InputError, RegistryError
-from registry.evaluate import evaluate as evaluate_rules
-from registry.evaluate import evidence_text
-from registry.export import export as export_list
-from registry.export import export_table
-from registry.index import index_for
-from registry.policy import DOMAINS, find_policy
-from registry.procedure import act as act_on
-from registry.procedure import actions_of, propose
-from registry.status import ACTIONS, TRANSITIONS, allowed_actions, status
-from registry.tables import Entry
+from registry.status import ACTIONS, TRANSITIONS
 from service.cli_chain import Checkpoints, public_key, report_chain, write_checkpoint
+from service.cli_choices import DOMAINS, FORMATS, STATUSES
 from service.cli_files import OUT_HELP, table_file, table_file_or_folder
-from service.db import migrated_engine
-from service.settings import get_settings
+from service.cli_progress import Progress, bar
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(help="Joint-punishment registry: proposals, procedure, checks, audit chain.")
 act_app = typer.Typer(help="Record one step of the procedure on an entry.")
@@ -50,16 +37,25 @@ LIST_COLUMNS = (
     *("entry_id", "uscc", "name", "rules", "state"),
     *("proposed_on", "decided_on", "published_on", "term_ends_on", "department"),
 )
-STATES = sorted({*TRANSITIONS, *(s for moves in TRANSITIONS.values() for s in moves.values())})
+STATES = tuple(
+    sorted({*TRANSITIONS, *(s for moves in TRANSITIONS.values() for s in moves.values())})
+)
 
 
 def today() -> dt.date:
     """The registry's date now, in its time zone."""
+    from service.settings import get_settings
+
     return clock.today(get_settings().registry.time_zone)
 
 
 @contextmanager
 def _session() -> Iterator[Session]:
+    from sqlalchemy.orm import Session
+
+    from service.db import migrated_engine
+    from service.settings import get_settings
+
     engine = migrated_engine(get_settings().database.url)
     try:
         with Session(engine) as session, session.begin():
@@ -106,9 +102,14 @@ def evaluate(
     ] = False,
     department: Annotated[str, typer.Option(help="the department that imposed the penalty")] = "",
     actor: Annotated[str, typer.Option()] = "",
+    progress: Progress = None,
 ) -> None:
     """Apply the policy's rules to the history known on AS_OF; list (or record) new proposals,
     one per penalty decision, with every rule it meets."""
+    from registry.evaluate import evaluate as evaluate_rules
+    from registry.policy import find_policy
+    from registry.procedure import propose
+
     if record and not department.strip():
         raise _fail("--record needs --department: only the penalising department enters a listing")
     if record and not actor.strip():
@@ -117,16 +118,30 @@ def evaluate(
     if on > today():
         raise _fail(f"--as-of: {on} is after today ({today()})")
     with _session() as s:
-        found = evaluate_rules(s, policy=pol, as_of=on)
+        with bar(progress, total=None, unit="step", desc=f"evaluating {pol.key}") as shown:
+            found = evaluate_rules(s, policy=pol, as_of=on)
+            shown.update()
         mine = [p for p in found if p.department == department]
-        for p in found:
-            line = f"{p.summary}\t{p.uscc}\t{p.name or ''}\t{p.penalty_decision_id}\t{p.department}"
-            if record and p.department == department:
-                day = today()
-                entry = propose(
-                    s, proposal=p, policy=pol, actor=actor, department=department, on=day, today=day
-                )
-                line += f"\tentered {entry.entry_id}"
+        with bar(progress, total=len(found), unit="proposal", desc="proposals") as shown:
+            lines = []  # printed once the bar is done: stdout holds the results only
+            for p in found:
+                line = f"{p.summary}\t{p.uscc}\t{p.name or ''}\t{p.penalty_decision_id}"
+                line += f"\t{p.department}"
+                if record and p.department == department:
+                    day = today()
+                    entry = propose(
+                        s,
+                        proposal=p,
+                        policy=pol,
+                        actor=actor,
+                        department=department,
+                        on=day,
+                        today=day,
+                    )
+                    line += f"\tentered {entry.entry_id}"
+                lines.append(line)
+                shown.update()
+        for line in lines:
             typer.echo(line)
         typer.echo(f"{len(found)} new proposal(s) under {pol.key} as of {on}")
     if record and not mine:
@@ -160,6 +175,8 @@ def _action_command(action: str) -> Callable[..., None]:
         note: Annotated[str | None, typer.Option()] = None,
         expected_version: Annotated[int | None, typer.Option()] = None,
     ) -> None:
+        from registry.procedure import act as act_on
+
         details: dict[str, Any] = {}
         if commitment_signed_on:
             details["commitment_signed_on"] = commitment_signed_on
@@ -210,7 +227,10 @@ for _action in sorted(ACTIONS - {"propose"}):
 
 @app.command("list")
 def list_entries(
-    state: Annotated[str | None, typer.Option(help=f"one of {', '.join(STATES)}")] = None,
+    state: Annotated[
+        Literal[STATES] | None,  # type: ignore[valid-type]
+        typer.Option(help="entries in this state"),
+    ] = None,
     department: Annotated[str | None, typer.Option()] = None,
     uscc: Annotated[str | None, typer.Option()] = None,
     on: OptionalDay = None,
@@ -221,8 +241,12 @@ def list_entries(
 ) -> None:
     """Entries with their state on ON (today): id, USCC, name, rules, state and dates; a header
     row first, tab-separated, or written to --out as a table for people."""
-    if state is not None and state not in STATES:
-        raise _fail(f"--state: {state!r} is not one of {', '.join(STATES)}")
+    from sqlalchemy import select
+
+    from registry.procedure import actions_of
+    from registry.status import status
+    from registry.tables import Entry
+
     day = on.date() if on else today()
     with _session() as s:
         query = select(Entry).order_by(Entry.uscc, Entry.entry_id)
@@ -272,6 +296,12 @@ def show(
 ) -> None:
     """An entry, its actions (each with the day it takes effect and when it was recorded) and
     its status on ON (today), as known now or at --known-at."""
+    from registry.evaluate import evidence_text
+    from registry.index import index_for
+    from registry.procedure import actions_of
+    from registry.status import allowed_actions, status
+    from registry.tables import Entry
+
     day = on.date() if on else today()
     moment = _known_at(known_at)
     with _session() as s:
@@ -311,7 +341,10 @@ def show(
 @app.command()
 def check(
     usccs: list[str],
-    domain: Annotated[str, typer.Option(help=f"one of {', '.join(DOMAINS)}")],
+    domain: Annotated[
+        Literal[DOMAINS],  # type: ignore[valid-type]
+        typer.Option(help="the approval domain"),
+    ],
     as_of: OptionalDay = None,
     known_at: Annotated[
         str | None, typer.Option(help="as the registry knew it at this time (ISO)")
@@ -319,8 +352,9 @@ def check(
 ) -> None:
     """Each USCC's status in DOMAIN on AS_OF (today): restricted, clear, not_found or invalid,
     with the entries in force. Exit 0 whatever the statuses."""
-    if domain not in DOMAINS:
-        raise _fail(f"--domain: {domain!r} is not one of {', '.join(DOMAINS)}")
+    from registry.check import check as check_codes
+    from registry.index import index_for
+
     day = as_of.date() if as_of else today()
     moment = _known_at(known_at)
     with _session() as s:
@@ -336,6 +370,8 @@ def check(
 def verify(checkpoint: Checkpoints = None) -> None:
     """Recompute the sealed hash chain, its signed head and the entries, and check each
     CHECKPOINT given; exit 1 naming every edited, deleted, reordered, re-hashed or cut row."""
+    from registry.chain import verify as verify_chain
+
     report_chain(lambda s, found: verify_chain(s, checkpoints=found), checkpoint)
 
 
@@ -345,6 +381,8 @@ def checkpoint(
 ) -> None:
     """Write the chain's signed head (length, hash, time, public key, signature) as JSON, to
     publish or hand to another party; refused (exit 1) if the chain does not verify."""
+    from registry.chain import take_checkpoint
+
     write_checkpoint(take_checkpoint, out)
 
 
@@ -365,6 +403,9 @@ def export(
 ) -> None:
     """Write the list published on AS_OF: as CSV and JSON with the chain head into a folder, or
     as one table in the format --out's extension names."""
+    from registry.export import export as export_list
+    from registry.export import export_table
+
     with _session() as s:
         if out.suffix and not out.is_dir():
             paths = {out.suffix.lstrip("."): export_table(s, as_of=as_of.date(), path=out)}

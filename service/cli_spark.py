@@ -15,13 +15,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from service.settings import get_settings
+from service.cli_choices import ENGINES
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-ENGINES = ("pandas", "spark")
+    from service.settings import Settings
+
 SUCCESS = "_SUCCESS"  # the marker Spark leaves in a folder it wrote
+
+
+def get_settings() -> Settings:
+    """The settings, read when a command runs (not when ``--help`` is asked)."""
+    from service.settings import get_settings as read
+
+    return read()
 
 
 def export_history(

@@ -1,9 +1,10 @@
 """Security headers on every answer: the pages' Content-Security-Policy (nothing loaded from
 elsewhere, no script at all, no inline style but the pages' own ``<style>`` block, which carries
 the request's nonce; forms posted here only), no framing (``frame-ancestors 'none'`` and
-``X-Frame-Options: DENY``), ``nosniff`` and a Referrer-Policy. The OpenAPI pages (``/docs``,
-``/redoc``) load FastAPI's script from a CDN and run inline script: they get the same headers
-without the script and source rules."""
+``X-Frame-Options: DENY``), ``nosniff`` and a Referrer-Policy. The API reference (``/docs``)
+runs Swagger UI from the service's own files (:mod:`service.pages.apidocs`): scripts, styles,
+images and the OpenAPI document from ``'self'`` only, no inline script; Swagger UI sets inline
+styles on its elements, so its page admits inline style (and nothing else does)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,20 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-DOCS_CSP = "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-DOCS = ("/docs", "/redoc")
+DOCS_CSP = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+DOCS = ("/docs", "/static/swagger-ui/")
 
 
 class SecurityHeaders:

@@ -48,7 +48,11 @@ class QuoteError(ServiceError):
 
 
 class UnknownEnterprise(NotFound):
-    """A code the store does not know as of the quote's date."""
+    """A code the store does not know as of the quote's date (``codes``: every such code)."""
+
+    def __init__(self, detail: str, codes: Sequence[str] = ()) -> None:
+        super().__init__(detail)
+        self.codes = list(codes)
 
 
 @dataclass(frozen=True)
@@ -261,7 +265,7 @@ def _group(
     unknown = [u for u in codes if u not in where]
     if unknown:
         shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
-        raise UnknownEnterprise(f"uscc: not a known enterprise as of {as_of}: {shown}")
+        raise UnknownEnterprise(f"uscc: not a known enterprise as of {as_of}: {shown}", unknown)
     batch = None
     if book is not None and books is not None and session is not None:
         batch = books.take(book, session, codes)

@@ -21,7 +21,8 @@ from service.books import Books
 from service.decisions import Listings
 from service.errors import NotReady, ServiceError
 from service.keys import Principal
-from service.quotes import Quoter, QuoteRequest, quote
+from service.quote_book import NothingToQuote, quote_book
+from service.quotes import QuoteError, Quoter, QuoteRequest, quote
 
 router = APIRouter(prefix="/v1/premiums", tags=["premiums"])
 ERRORS = errors(404, e404="a code not known as of the quote's date")
@@ -132,9 +133,23 @@ class QuoteDecision(QuoteOut):
     decision_id: str = Field(description="ledger row that reproduces this answer")
 
 
+class RefusedOut(BaseModel):
+    row: int = Field(description="the refused row's place in the request's quotes, from 1")
+    uscc: str = Field(description="the code the row asked about")
+    error: str = Field(description="bad_quote (a field is wrong) or not_found (unknown code)")
+    detail: str = Field(description="what was wrong, naming the field")
+
+
 class BatchOut(BaseModel):
-    quotes: list[QuoteOut] = Field(description="one per quote asked, in the order asked")
-    decision_id: str = Field(description="one ledger row for the whole batch")
+    quotes: list[QuoteOut] = Field(
+        description="the rows quoted, in the order asked (every row when none was refused)"
+    )
+    rows: list[int] = Field(description="each quote's row in the request's quotes, from 1")
+    refused: list[RefusedOut] = Field(
+        description="the rows not quoted, each with its reason; the others are quoted all the same"
+    )
+    premium_cny: float = Field(description="the quotes' premiums added up, CNY")
+    decision_id: str = Field(description="one ledger row for the whole batch (refusals included)")
 
 
 def load_default_tariff() -> Tariff:
@@ -179,7 +194,16 @@ def quote_outputs(
     return [v.model_dump(mode="json") for v in valid]
 
 
-def _answer(
+def _quote_reasons(out: dict[str, Any]) -> list[Any]:
+    return [
+        {"uscc": o["uscc"], "factor": f["code"], "multiplier": f["multiplier"]}
+        for o in out["quotes"]
+        for f in o["factors"]
+        if f["multiplier"] != 1
+    ]
+
+
+def record_quotes(
     session: Session,
     quoter: Quoter,
     principal: Principal,
@@ -194,16 +218,72 @@ def _answer(
         inputs={"quotes": inputs},
         versions=quoter.versions,
         compute=lambda s: {"quotes": quote_outputs(s, quoter, inputs, books)},
-        reasons=lambda out: [
-            {"uscc": o["uscc"], "factor": f["code"], "multiplier": f["multiplier"]}
-            for o in out["quotes"]
-            for f in o["factors"]
-            if f["multiplier"] != 1
-        ],
+        reasons=_quote_reasons,
         subject=subject,
         key_id=principal.key_id,
     )
     return output["quotes"], row.decision_id
+
+
+def record_book(
+    session: Session,
+    quoter: Quoter,
+    key_id: str,
+    asked: list[dict[str, Any] | None],
+    refused_first: dict[int, dict[str, Any]],
+    *,
+    books: Books | None,
+    rows: list[int] | None = None,
+) -> dict[str, Any]:
+    """Quote a book row by row and record it in one ledger row: the rows quoted (replayed as any
+    batch) and the rows refused, each with what it asked. ``asked[i]`` is None for a row already
+    refused (``refused_first[i]``: its ``uscc``, ``error``, ``detail``); ``rows`` numbers the rows
+    as the caller's reader knows them (from 1 by default). Raises :class:`QuoteError` when no
+    row can be quoted. Returns ``quotes``, ``rows``, ``refused``, ``premium_cny`` and
+    ``decision_id``."""
+    numbers = rows or list(range(1, len(asked) + 1))
+    inputs: dict[str, Any] = {}
+    placed: dict[str, Any] = {}
+
+    def compute(s: Session) -> dict[str, Any]:
+        open_rows = [i for i, a in enumerate(asked) if a is not None]
+        try:
+            book = quote_book(s, quoter, requests_of([asked[i] for i in open_rows]), books=books)  # type: ignore[misc]
+        except PricingError as exc:
+            raise BadQuote(str(exc)) from None
+        except NothingToQuote as exc:
+            details = {i: x["detail"] for i, x in refused_first.items()}
+            details.update({open_rows[x.row - 1]: x.detail for x in exc.refused})
+            raise QuoteError([f"row {numbers[i]}: {details[i]}" for i in sorted(details)]) from None
+        refused = dict(refused_first)
+        for x in book.refused:
+            i = open_rows[x.row - 1]
+            refused[i] = {"uscc": x.uscc, "error": x.error, "detail": x.detail}
+        quoted = [open_rows[j] for j, _ in book.quoted]
+        inputs["quotes"] = [asked[i] for i in quoted]
+        inputs["rows"] = [numbers[i] for i in quoted]
+        listed = [{"row": numbers[i], "asked": asked[i], **refused[i]} for i in sorted(refused)]
+        inputs["refused"] = listed
+        placed["rows"] = [numbers[i] for i in quoted]
+        placed["refused"] = [{k: v for k, v in x.items() if k != "asked"} for x in listed]
+        valid = (QuoteOut.model_validate(q, from_attributes=True) for _, q in book.quoted)
+        return {"quotes": [v.model_dump(mode="json") for v in valid]}
+
+    output, row = answered(
+        session,
+        kind="quote",
+        inputs=inputs,
+        versions=quoter.versions,
+        compute=compute,
+        reasons=_quote_reasons,
+        key_id=key_id,
+    )
+    return {
+        "quotes": output["quotes"],
+        **placed,
+        "premium_cny": round(sum(q["premium_cny"] for q in output["quotes"]), 2),
+        "decision_id": row.decision_id,
+    }
 
 
 Quoting = Annotated[Principal, Depends(allow("insurer", "regulator", "enterprise"))]
@@ -226,13 +306,19 @@ async def premium_quote(
     quoter = Quoter(scorer, tariff)
 
     def answer() -> QuoteDecision:
-        outputs, decision_id = _answer(session, quoter, principal, [body], uscc, books)
+        outputs, decision_id = record_quotes(session, quoter, principal, [body], uscc, books)
         return QuoteDecision.model_validate({**outputs[0], "decision_id": decision_id})
 
     return await answer_in_thread(answer)
 
 
-@router.post("/quotes/batch", response_model=BatchOut, responses=ERRORS)
+BATCH_ERRORS = errors(
+    e422="the body is malformed as a whole (a row of the wrong shape or type), too many rows, "
+    "or no row could be quoted (each row's reason named)"
+)
+
+
+@router.post("/quotes/batch", response_model=BatchOut, responses=BATCH_ERRORS)
 async def premium_quotes(
     body: BatchIn,
     session: SessionDep,
@@ -242,13 +328,18 @@ async def premium_quotes(
     books: BooksDep,
     principal: Annotated[Principal, Depends(allow("insurer", "regulator"))],
 ) -> Response:
-    """A book of quotes at renewal (up to 10,000), priced together; one ledger row."""
+    """A book of quotes at renewal (up to 10,000), priced together; one ledger row. A row that
+    cannot be quoted — a value out of the tariff's range (an insured amount below the minimum,
+    dates too far apart) or a code not known as of its date — is refused on its own, with its
+    reason, in ``refused``; the other rows are quoted. A body malformed as a whole (a row of the
+    wrong shape or type) is a 422, and so is a book none of whose rows can be quoted."""
     if len(body.quotes) > limits.max_codes:
         raise BadQuote(f"quotes: at most {limits.max_codes} per batch, got {len(body.quotes)}")
     quoter = Quoter(scorer, tariff)
 
     def answer() -> BatchOut:
-        outputs, decision_id = _answer(session, quoter, principal, body.quotes, None, books)
-        return BatchOut.model_validate({"quotes": outputs, "decision_id": decision_id})
+        asked: list[dict[str, Any] | None] = [b.model_dump(mode="json") for b in body.quotes]
+        booked = record_book(session, quoter, principal.key_id, asked, {}, books=books)
+        return BatchOut.model_validate(booked)
 
     return await answer_in_thread(answer)

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry import clock
 from registry.index import index_for
 from registry.procedure import actions_of
 from registry.status import allowed_actions, status
 from registry.tables import Entry
-from service.api.answers import answered, check_output, check_reasons, grades_of, record_known
-from service.api.deps import BooksDep, LimitsDep, SessionDep, today_of
+from service.api.checking import check_codes
+from service.api.deps import LimitsDep, SessionDep, today_of
 from service.api.inputs import Day, Line
 from service.api.responses import answer_in_thread, errors
 from service.api.schemas import (
@@ -31,7 +30,6 @@ from service.api.schemas import (
     EvidenceRef,
 )
 from service.auth import allow, require_subject
-from service.errors import BadInput, ServiceError
 from service.filings import act_as
 from service.keys import Principal
 
@@ -40,18 +38,11 @@ READS_PUBLISHED_ONLY = frozenset({"approval_office", "insurer"})
 ERRORS = errors()
 
 
-class TooMany(ServiceError):
-    status = 422
-    kind = "too_many"
-
-
 @router.post("/checks", response_model=CheckOut, responses=ERRORS)
 async def registry_check(
     body: CheckIn,
     request: Request,
     session: SessionDep,
-    limits: LimitsDep,
-    books: BooksDep,
     principal: Annotated[Principal, Depends(allow("approval_office", "regulator"))],
 ) -> Response:
     """Each code's status in the domain on the date (today by default), as the registry knew it
@@ -60,41 +51,19 @@ async def registry_check(
     grade-A enterprise, the incentives; one result per code in the order asked; recorded in the
     decision ledger."""
     codes, refs = body.codes()
-    if len(codes) > limits.max_codes:
-        raise TooMany(f"usccs: at most {limits.max_codes} codes per check, got {len(codes)}")
-    now = clock.now()
-    if body.known_at is not None and body.known_at > now:
-        raise BadInput(f"known_at: {body.known_at.isoformat()} is in the future")
-    inputs: dict[str, Any] = {
-        "usccs": [c.strip().upper() for c in codes],
-        "refs": refs,
-        "domain": body.domain,
-        "as_of": (body.as_of or today_of(request)).isoformat(),
-        "known_at": (body.known_at or now).astimezone(dt.UTC).isoformat(),
-    }
-    scorer = request.app.state.champion.get()
-    versions: dict[str, Any] = dict(scorer.versions) if scorer is not None else {}
-
-    def compute(s: Session) -> dict[str, Any]:
-        # an auditor's moment, or None: the chain prefix the check's own index refresh reads
-        known = index_for(s).known_at(s, body.known_at) if body.known_at else None
-        as_of = dt.date.fromisoformat(inputs["as_of"])
-        grades = None if scorer is None else grades_of(s, scorer, as_of, books, known)
-        output = check_output(s, inputs, known=known, grades=grades)
-        record_known(s, versions, known)
-        return output
 
     def answer() -> CheckOut:
-        output, row = answered(
+        output, decision_id = check_codes(
+            request,
             session,
-            kind="check",
-            inputs=inputs,
-            versions=versions,
-            compute=compute,
-            reasons=check_reasons,
-            key_id=principal.key_id,
+            principal,
+            codes=codes,
+            refs=refs,
+            domain=body.domain,
+            as_of=body.as_of,
+            known_at=body.known_at,
         )
-        return CheckOut.model_validate({**output, "decision_id": row.decision_id})
+        return CheckOut.model_validate({**output, "decision_id": decision_id})
 
     return await answer_in_thread(answer)
 

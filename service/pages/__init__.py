@@ -1,12 +1,14 @@
-"""Server-rendered pages: sign-in, the enterprise desk ``/enterprises/{uscc}`` and the
-regulator desk ``/registry``."""
+"""Server-rendered pages: sign-in, the enterprise desk ``/enterprises/{uscc}``, the regulator
+desk ``/registry``, the approval-office desk ``/checks``, the insurer desk ``/quotes`` and the
+API reference ``/docs``."""
 
 from fastapi import APIRouter
 
-from service.pages import enterprise, files, regulator, signin
+from service.pages import apidocs, checks, enterprise, files, insurer, regulator, signin
+from service.pages.apidocs import mount_assets
 
 router = APIRouter(include_in_schema=False)
-for module in (signin, enterprise, regulator, files):
-    router.include_router(module.router)
+for _module in (signin, enterprise, regulator, files, checks, insurer, apidocs):
+    router.include_router(_module.router)
 
-__all__ = ["router"]
+__all__ = ["mount_assets", "router"]

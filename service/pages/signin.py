@@ -61,8 +61,8 @@ async def login(request: Request, session: SessionDep) -> Response:
         request.app.state.principals.forget_token(f"session:{previous}")
     if target == "/" and principal.uscc:
         target = f"/enterprises/{principal.uscc}?lang={language}"
-    elif target == "/" and principal.role == "regulator":
-        target = f"/registry?lang={language}"
+    elif target == "/" and principal.role in DESKS:
+        target = f"{DESKS[principal.role]}?lang={language}"
     response = RedirectResponse(target, status_code=303)
     max_age = int(lifetime.total_seconds())
     forms.set_cookie(request, response, limits.cookie_name, session_id, max_age=max_age)
@@ -81,6 +81,9 @@ def _sign_in(
             close_session(session, session_id=previous)
         _, session_id = open_session(session, key_id=principal.key_id, lifetime=lifetime)
     return principal, session_id
+
+
+DESKS = {"regulator": "/registry", "approval_office": "/checks", "insurer": "/quotes"}
 
 
 @router.get("/")

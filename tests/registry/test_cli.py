@@ -237,3 +237,18 @@ def test_cli_refuses_an_unknown_extension_before_any_work(command, tmp_path, mon
     assert "Traceback" not in out.output
     assert list(tmp_path.iterdir()) == []
     get_settings.cache_clear()
+
+
+def test_cli_evaluate_shows_progress_on_request_and_keeps_stdout_for_results(db, frozen):
+    from service.cli_progress import bar, shown
+
+    frozen.day = D(2024, 2, 2)
+    out = CliRunner().invoke(app, ["evaluate", "--as-of", "2024-02-02", "--progress"])
+    assert out.exit_code == 0, out.output
+    assert "1 new proposal(s)" in out.output
+    assert "evaluating mem11" in out.stderr and "proposals: 100%" in out.stderr
+    assert "evaluating" not in out.stdout and "S6" in out.stdout
+    quiet = CliRunner().invoke(app, ["evaluate", "--as-of", "2024-02-02", "--no-progress"])
+    assert quiet.exit_code == 0 and "evaluating" not in quiet.stderr
+    assert shown(None) is False  # not a terminal: quiet unless asked
+    assert bar(False, total=3, unit="x", desc="d").disable

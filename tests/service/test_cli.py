@@ -73,7 +73,9 @@ def test_ingest_encoding_and_required_manifest(cli: CliRunner, tmp_path: Path) -
     assert no_manifest.exit_code == 2
     assert "manifest.json:0:-: missing, and --require-manifest was given" in no_manifest.output
     wrong = cli.invoke(app, [*args, "--encoding", "latin-1"])
-    assert wrong.exit_code == 2 and "utf-8 or gb18030" in wrong.output
+    # the choices are checked while the arguments are parsed, and named
+    assert wrong.exit_code == 2 and "'latin-1' is not one of" in wrong.output
+    assert "'utf-8', 'gb18030'" in wrong.output
     loaded = cli.invoke(app, [*args, "--encoding", "gb18030"])
     assert loaded.exit_code == 0 and "load 1: 11 record versions" in loaded.output
 
