@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from registry import clock
 from registry.errors import InputError, RegistryError, TooLargeError
 from service import errors, pages
-from service.api import decisions, keys, registry, scores
+from service.api import changes, decisions, keys, registry, scores, watchlists
 from service.api.champion import Champion
 from service.api.deps import ServiceSettings, service_settings
 from service.auth import Principals
@@ -35,6 +35,7 @@ from service.db import database_state, guard_server, make_engine, sessions, sign
 from service.decisions import Scorer
 from service.headers import SecurityHeaders
 from service.limits import Limits
+from service.notify.worker import start_worker
 from service.settings import Settings, get_settings
 
 MAX_PROBLEMS = 20  # named in a 422's detail; the rest counted
@@ -111,6 +112,7 @@ def create_app(
         app.state.sessions = sessions(app.state.engine)
         app.state.limits = limits
         app.state.time_zone = settings.registry.time_zone
+        app.state.notify = settings.notify
         app.state.principals = Principals(
             limits.key_cache_seconds, touch_seconds=limits.last_used_every_seconds
         )
@@ -127,7 +129,10 @@ def create_app(
         )
         if (ready := app.state.champion.get()) is not None:
             app.state.books.start(ready)
+        worker = start_worker(app.state.sessions, settings)
         yield
+        if worker is not None:
+            worker.stop()
         if engine is None:
             app.state.engine.dispose()
 
@@ -141,7 +146,7 @@ def create_app(
     errors.install(app)
     _install_handlers(app)
     app.add_middleware(Limits, max_body_bytes=limits.max_body_bytes)
-    for module in (scores, registry, decisions, keys, pages):
+    for module in (scores, registry, decisions, keys, watchlists, changes, pages):
         app.include_router(module.router)
     load_tariff = _include_quotes(app)
 

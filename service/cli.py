@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service.cli_files import table_file_or_folder
 from service.cli_keys import app as keys_app
 from service.cli_ledger import app as ledger_app
+from service.cli_notify import app as notify_app
 from service.cli_quote import quote
 from service.cli_registry import app as registry_app
 from service.cli_spark import check_engine, export_history
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(notify_app, name="notify")
 app.command()(quote)
 app.command("export-history")(export_history)
 
