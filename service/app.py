@@ -9,6 +9,7 @@ recovers by itself when the database is back.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -30,11 +31,12 @@ from service.api import changes, decisions, keys, registry, scores, watchlists
 from service.api.champion import Champion
 from service.api.deps import ServiceSettings, service_settings
 from service.auth import Principals
-from service.books import Books
+from service.books import Book, Books
 from service.db import database_state, guard_server, make_engine, sessions, signing_key
 from service.decisions import Scorer
 from service.headers import SecurityHeaders
 from service.limits import Limits
+from service.notify.grades import announce_book
 from service.notify.worker import start_worker
 from service.settings import Settings, get_settings
 
@@ -122,10 +124,15 @@ def create_app(
             app.state.champion = Champion(settings.mlflow, limits.model_retry_seconds)
             app.state.champion.try_load()
         app.state.tariff = load_tariff() if load_tariff else None
+
+        def today() -> dt.date:
+            return clock.today(settings.registry.time_zone)
+
+        def announce(built_by: Scorer, book: Book) -> None:
+            announce_book(app.state.sessions, built_by, book, today=today())
+
         app.state.books = Books(
-            app.state.sessions,
-            limits.book_days,
-            today=lambda: clock.today(settings.registry.time_zone),
+            app.state.sessions, limits.book_days, today=today, on_built=announce
         )
         if (ready := app.state.champion.get()) is not None:
             app.state.books.start(ready)

@@ -41,7 +41,9 @@ def _principal(session: Session, key_id: str) -> Principal:
 def _codes(codes: list[str] | None, file: Path | None) -> list[str]:
     out = list(codes or [])
     if file is not None:
-        out += [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        out += [
+            line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
     return out
 
 
@@ -60,7 +62,9 @@ def run(
     from service.notify.worker import Worker
 
     settings = get_settings()
-    notify = settings.notify if batch is None else settings.notify.model_copy(update={"batch": batch})
+    notify = (
+        settings.notify if batch is None else settings.notify.model_copy(update={"batch": batch})
+    )
     engine = migrated_engine(settings.database.url)
     worker = Worker(sessions(engine), notify, time_zone=settings.registry.time_zone)
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -200,7 +204,9 @@ def replay(key_id: KeyOpt, delivery_id: int) -> None:
     with _session() as session:
         try:
             with session.begin():
-                hooks.replay(session, principal=_principal(session, key_id), delivery_id=delivery_id)
+                hooks.replay(
+                    session, principal=_principal(session, key_id), delivery_id=delivery_id
+                )
         except ServiceError as exc:
             raise _refused(exc) from None
     typer.echo(f"delivery {delivery_id}: pending again")

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import SessionDep, today_of
 from service.api.inputs import STRICT, Line
-from service.api.watchlists import NotifyDep
 from service.api.responses import errors
+from service.api.watchlists import NotifyDep
 from service.auth import allow
 from service.keys import Principal
 from service.notify import hooks
@@ -27,7 +27,9 @@ SubId = Annotated[Line, Path(max_length=64, description="the subscription's id")
 
 
 class EventOut(BaseModel):
-    id: int = Field(description="the event's number: 1, 2, … in the order recorded; idempotency key")
+    id: int = Field(
+        description="the event's number: 1, 2, … in the order recorded; idempotency key"
+    )
     type: str = Field(description='what happened, e.g. "registry.published", "score.grade_changed"')
     uscc: str | None = Field(description="the enterprise it is about; null: none in particular")
     effective_on: dt.date = Field(description="the day the change takes effect")
@@ -127,15 +129,11 @@ def _delivery(row: Delivery, attempts: list[Attempt] | None = None) -> DeliveryO
         next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
         delivered_at=row.delivered_at,
-        attempt_log=[
-            AttemptOut.model_validate(a, from_attributes=True) for a in (attempts or [])
-        ],
+        attempt_log=[AttemptOut.model_validate(a, from_attributes=True) for a in (attempts or [])],
     )
 
 
-@router.post(
-    "/v1/webhooks", response_model=SubscriptionCreated, status_code=201, responses=ERRORS
-)
+@router.post("/v1/webhooks", response_model=SubscriptionCreated, status_code=201, responses=ERRORS)
 def subscribe(
     body: SubscriptionIn, session: SessionDep, principal: Watcher, settings: NotifyDep
 ) -> SubscriptionCreated:
@@ -156,13 +154,13 @@ def subscribe(
 def subscriptions(session: SessionDep, principal: Watcher) -> list[SubscriptionOut]:
     """The key's subscriptions (never their secrets)."""
     with session.begin():
-        return [SubscriptionOut(**_sub(r)) for r in hooks.subscriptions(session, principal=principal)]
+        return [
+            SubscriptionOut(**_sub(r)) for r in hooks.subscriptions(session, principal=principal)
+        ]
 
 
 @router.delete("/v1/webhooks/{subscription_id}", response_model=SubscriptionOut, responses=ERRORS)
-def unsubscribe(
-    subscription_id: SubId, session: SessionDep, principal: Watcher
-) -> SubscriptionOut:
+def unsubscribe(subscription_id: SubId, session: SessionDep, principal: Watcher) -> SubscriptionOut:
     """Stop the subscription; its pending deliveries are dead (not sent)."""
     with session.begin():
         row = hooks.unsubscribe(session, principal=principal, subscription_id=subscription_id)

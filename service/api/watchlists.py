@@ -93,7 +93,9 @@ def codes(
     watchlist_id: ListId,
     session: SessionDep,
     principal: Watcher,
-    after: Annotated[str, Query(max_length=18, description="the last code of the previous page")] = "",
+    after: Annotated[
+        str, Query(max_length=18, description="the last code of the previous page")
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=10_000, description="codes on this page")] = 1_000,
 ) -> CodesPage:
     """The watchlist's codes, a page at a time."""
@@ -122,7 +124,9 @@ def add(
             most=settings.max_codes,
         )
         return CodesChanged(
-            watchlist_id=watchlist_id, changed=n, codes=watch.size(session, watchlist_id=watchlist_id)
+            watchlist_id=watchlist_id,
+            changed=n,
+            codes=watch.size(session, watchlist_id=watchlist_id),
         )
 
 
@@ -144,7 +148,9 @@ def remove(
             most=settings.max_codes,
         )
         return CodesChanged(
-            watchlist_id=watchlist_id, changed=n, codes=watch.size(session, watchlist_id=watchlist_id)
+            watchlist_id=watchlist_id,
+            changed=n,
+            codes=watch.size(session, watchlist_id=watchlist_id),
         )
 
 

@@ -6,17 +6,21 @@ watches only itself."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute
 
 from service.keys import Principal
 from service.notify.outbox import PUBLIC
 from service.notify.tables import Event, WatchedCode, Watchlist
 
+Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 HEARS_ALL = ("regulator",)
 HEARS_WATCHED = ("insurer", "approval_office", "enterprise")
 
 
-def watched_by(key_id: ColumnElement[str] | str, uscc: ColumnElement[str | None]) -> ColumnElement[bool]:
+def watched_by(key_id: Column | str, uscc: Column) -> ColumnElement[bool]:
     """The code is on one of the key's watchlists."""
     return exists(
         select(WatchedCode.uscc)

@@ -70,6 +70,7 @@ def _subscribers(event: Event, now: dt.datetime) -> ColumnElement[bool]:
         or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
     )
     public = event.audience == PUBLIC
+    others: ColumnElement[bool] | None
     if event.uscc is None:
         others = ApiKey.role.in_(("insurer", "approval_office", "enterprise")) if public else None
     else:
@@ -79,7 +80,9 @@ def _subscribers(event: Event, now: dt.datetime) -> ColumnElement[bool]:
             others = or_(and_(ApiKey.role.in_(("insurer", "approval_office")), watched), own)
         else:
             others = own
-    hears = ApiKey.role == "regulator" if others is None else or_(ApiKey.role == "regulator", others)
+    hears = (
+        ApiKey.role == "regulator" if others is None else or_(ApiKey.role == "regulator", others)
+    )
     return and_(live, hears)
 
 
@@ -142,9 +145,7 @@ class Claimed:
     body: bytes
 
 
-def claim(
-    session: Session, *, worker: str, batch: int, lease_seconds: float
-) -> list[Claimed]:
+def claim(session: Session, *, worker: str, batch: int, lease_seconds: float) -> list[Claimed]:
     """Lease up to ``batch`` due deliveries to ``worker`` (commit before sending)."""
     now = clock.now()
     d, earlier = aliased(Delivery, name="due"), aliased(Delivery, name="earlier")

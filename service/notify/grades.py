@@ -10,13 +10,16 @@ it with. A book older than the marks announces nothing (a past day's book is no 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from registry import clock
+from service.books import Book
+from service.decisions import Scorer, final_grades
 from service.notify.outbox import CHAMPION, GRADE_CHANGED, HEAD_ID, PUBLIC, TARIFF, record
 from service.notify.tables import GradeMark, Mark, NotifyHead
 
@@ -70,7 +73,9 @@ def grade_changes(
     codes = moved["uscc"].tolist()
     for start in range(0, len(codes), 5_000):
         session.execute(delete(GradeMark).where(GradeMark.uscc.in_(codes[start : start + 5_000])))
-    rows = [{"uscc": u, "grade": g, "as_of": as_of} for u, g in zip(codes, moved["grade"])]
+    rows = [
+        {"uscc": u, "grade": g, "as_of": as_of} for u, g in zip(codes, moved["grade"], strict=True)
+    ]
     if rows:
         session.execute(insert(GradeMark), rows)
     same = both.loc[both["before"] == both["grade"], "uscc"].tolist()
@@ -109,3 +114,35 @@ def version_change(session: Session, *, name: str, value: str, on: dt.date) -> i
         payload={"version": value, "previous_version": before},
         audience=PUBLIC,
     )
+
+
+log = logging.getLogger(__name__)
+
+
+def announce_book(
+    sessions: sessionmaker[Session], scorer: Scorer, book: Book, *, today: dt.date
+) -> int:
+    """Announce the grade changes of today's book (the grades as answered: listing and grave
+    accident overrides applied), and its champion model if new; the number of grade events.
+    A book of another day announces nothing. Logged, never raised: a book is kept regardless."""
+    if book.as_of != today:
+        return 0
+    try:
+        with sessions() as session, session.begin():
+            batch = book.batch(session, list(book.rows))
+            if batch is None:
+                return 0
+            grades, _ = final_grades(scorer, batch)
+            n = grade_changes(
+                session,
+                as_of=book.as_of,
+                usccs=batch.usccs,
+                grades=[str(g) for g in grades],
+                versions=book.versions,
+            )
+            version_change(session, name="champion", value=book.versions["model"], on=today)
+    except Exception:
+        log.exception("grade changes of the book of %s not announced", book.as_of)
+        return 0
+    log.info("book of %s: %s grade changes announced", book.as_of, n)
+    return n

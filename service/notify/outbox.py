@@ -65,9 +65,10 @@ def record(
     length = connection.execute(
         select(NotifyHead.length).where(NotifyHead.head_id == HEAD_ID).with_for_update()
     ).scalar_one()
-    if dedupe is not None and connection.execute(
-        select(Event.event_id).where(Event.dedupe == dedupe)
-    ).first():
+    if (
+        dedupe is not None
+        and connection.execute(select(Event.event_id).where(Event.dedupe == dedupe)).first()
+    ):
         return None
     event_id = length + 1
     connection.execute(

@@ -182,14 +182,18 @@ def codes_of(
 def size(session: Session, *, watchlist_id: str) -> int:
     """How many codes the watchlist holds."""
     n = session.scalar(
-        select(func.count()).select_from(WatchedCode).where(WatchedCode.watchlist_id == watchlist_id)
+        select(func.count())
+        .select_from(WatchedCode)
+        .where(WatchedCode.watchlist_id == watchlist_id)
     )
     return int(n or 0)
 
 
 def delete_watchlist(session: Session, *, principal: Principal, watchlist_id: str) -> ListInfo:
     row = _own(session, principal=principal, watchlist_id=watchlist_id)
-    info = ListInfo(row.watchlist_id, row.name, size(session, watchlist_id=watchlist_id), row.created_at)
+    info = ListInfo(
+        row.watchlist_id, row.name, size(session, watchlist_id=watchlist_id), row.created_at
+    )
     session.execute(delete(WatchedCode).where(WatchedCode.watchlist_id == watchlist_id))
     session.delete(row)
     session.flush()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from registry import clock
 from service.notify.dispatch import DELIVERED, claim, fan_out, post, settle
 from service.notify.expiry import derive_expiries
+from service.notify.grades import version_change
 from service.settings import NotifySettings, Settings
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,18 @@ class Worker:
                     break  # the rest of the batch lapses with its lease
         return len(batch)
 
+    def announce_tariff(self) -> None:
+        """Announce the tariff version quotes are priced with, if it is new."""
+        from models.tariff.policy import load_tariff
+
+        label = load_tariff().label
+        with self.sessions() as session, session.begin():
+            version_change(session, name="tariff", value=label, on=clock.today(self.time_zone))
+
     def run(self, *, once: bool = False) -> Rounds:
-        """Rounds until :meth:`stop` (``once``: until nothing is due)."""
+        """Rounds until :meth:`stop` (``once``: until nothing is due), after announcing the
+        tariff version if it is new."""
+        self.announce_tariff()
         while not self.stopping.is_set():
             try:
                 worked = self.round()

@@ -57,7 +57,12 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
         url = f"{PG_URL}?options=-csearch_path%3D{schema}"
         engine = create_engine(url, pool_pre_ping=True)
     upgrade(engine)
-    yield Db(engine, url, request.param)
+    made = Db(engine, url, request.param)
+    # the tariff in use is announced once, before any test subscribes (a worker announces it)
+    from service.notify.worker import Worker
+
+    Worker(made.sessions, fast()).announce_tariff()
+    yield made
     engine.dispose()
     if schema is not None:
         admin = make_engine(PG_URL)
@@ -78,7 +83,9 @@ def fast(**over: object) -> NotifySettings:
     return NotifySettings.model_validate(values)
 
 
-def new_key(db: Db, role: str, *, uscc: str | None = None, department: str | None = None) -> Principal:
+def new_key(
+    db: Db, role: str, *, uscc: str | None = None, department: str | None = None
+) -> Principal:
     with db.sessions() as session, session.begin():
         row, _ = create_key(session, role=role, uscc=uscc, department=department, name=role)
         return principal_of(row)
@@ -106,9 +113,7 @@ class Listed:
     entry_id: str
 
 
-def enterprise_with_accident(
-    db: Db, *, event: dt.date, fulfilled_on: dt.date | None = None
-) -> str:
+def enterprise_with_accident(db: Db, *, event: dt.date, fulfilled_on: dt.date | None = None) -> str:
     """An enterprise with a 重大 accident on ``event`` and its penalty 30 days later."""
     with db.sessions() as session, session.begin():
         history = History(session)

@@ -49,7 +49,7 @@ class Receiver:
         me = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 event_id = int(self.headers.get("X-Safecredit-Event-Id", "0"))
                 with me._lock:

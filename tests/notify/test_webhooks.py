@@ -5,6 +5,7 @@ unpublished proposal never reaches an insurer."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from features.uscc import with_check
 from registry.clock import naive_utc
 from service.notify.feed import changes
 from service.notify.grades import grade_changes
@@ -19,7 +21,6 @@ from service.notify.hooks import delivery, replay, unsubscribe
 from service.notify.signing import verify
 from service.notify.tables import Delivery
 from service.notify.worker import Worker
-from features.uscc import with_check
 from tests.notify.conftest import (
     D,
     Db,
@@ -120,17 +121,21 @@ def test_listing_repair_grade_and_expiry_arrive_once_signed_in_order(db, frozen,
     for u in (a, b):  # in order per enterprise (two enterprises' events may interleave)
         theirs = [r.event_id for r in everything.got if r.event["uscc"] == u]
         assert theirs == sorted(theirs)
-    # the feed tells the insurer the same, a page at a time
+    # the feed tells the insurer the same (and the tariff in use, announced before the
+    # webhook was made), a page at a time
     with db.sessions() as session, session.begin():
         seen, cursor = [], None
         while True:
             page = changes(session, principal=insurer, since=cursor, limit=2, today=frozen.day)
-            seen += [e["id"] for e in page.events]
+            seen += [e["id"] for e in page.events if e["type"] != "tariff.version"]
             cursor = page.next_cursor
             if not page.more:
                 break
         assert seen == ids
-        assert changes(session, principal=insurer, since=cursor, limit=5, today=frozen.day).events == []
+        assert (
+            changes(session, principal=insurer, since=cursor, limit=5, today=frozen.day).events
+            == []
+        )
 
 
 def test_a_receiver_failing_three_times_gets_it_on_the_fourth_try(db, receiver):
@@ -158,7 +163,7 @@ def test_a_receiver_failing_three_times_gets_it_on_the_fourth_try(db, receiver):
         assert [a.error is None for a in attempts] == [False, False, False, True]
         # the retries waited longer each time (backoff with jitter: between half and all)
         starts = [naive_utc(a.started_at) for a in attempts]
-        gaps = [(y - x).total_seconds() for x, y in zip(starts, starts[1:], strict=False)]
+        gaps = [(y - x).total_seconds() for x, y in itertools.pairwise(starts)]
         assert all(g >= 0.004 for g in gaps)
     worker.run(once=True)
     assert len(receiver.got) == 1
@@ -214,8 +219,10 @@ def test_an_unpublished_proposal_never_reaches_an_insurer(db, frozen, receiver):
     ]
     with db.sessions() as session, session.begin():
         for who in (insurer, office):
-            assert changes(session, principal=who, since=None, limit=100, today=frozen.day).events == []
+            heard = changes(session, principal=who, since=None, limit=100, today=frozen.day)
+            assert [e for e in heard.events if e["uscc"] is not None] == []
         mine = changes(session, principal=own, since=None, limit=100, today=frozen.day).events
+        mine = [e for e in mine if e["uscc"] is not None]
         assert [e["type"] for e in mine] == [r.event["type"] for r in itself.got]
         assert all(e["uscc"] == code for e in mine)
 
@@ -233,7 +240,9 @@ def test_a_redirect_is_a_failure_and_never_followed(db, receiver):
         d = session.scalars(
             select(Delivery).where(Delivery.subscription_id == sub.subscription_id)
         ).one()
-        assert d.state == "dead" and d.last_error is not None and d.last_error.startswith("HTTP 302")
+        assert (
+            d.state == "dead" and d.last_error is not None and d.last_error.startswith("HTTP 302")
+        )
     assert receiver.got == []
 
 
@@ -246,4 +255,28 @@ def test_event_body_is_the_feed_json(db, receiver):
     deliver_all(db)
     mine = [r for r in receiver.got if r.event["uscc"] == code]
     (r,) = mine
-    assert set(json.loads(r.body)) == {"id", "type", "uscc", "effective_on", "recorded_at", "payload"}
+    assert set(json.loads(r.body)) == {
+        "id",
+        "type",
+        "uscc",
+        "effective_on",
+        "recorded_at",
+        "payload",
+    }
+
+
+def test_a_new_tariff_or_champion_is_announced_once_to_everyone(db, receiver):
+    from service.notify.grades import version_change
+
+    office = new_key(db, "approval_office")
+    subscribe(db, office, receiver.url)
+    with db.sessions() as session, session.begin():
+        first = version_change(session, name="champion", value="m/1", on=D(2026, 1, 1))
+        assert version_change(session, name="champion", value="m/1", on=D(2026, 1, 2)) is None
+        second = version_change(session, name="champion", value="m/2", on=D(2026, 1, 3))
+    Worker(db.sessions, fast(), seed=1).announce_tariff()  # the same tariff: nothing new
+    deliver_all(db)
+    got = [(r.event["id"], r.event["type"], r.event["payload"]["version"]) for r in receiver.got]
+    assert got == [(first, "model.champion", "m/1"), (second, "model.champion", "m/2")]
+    assert receiver.got[1].event["payload"]["previous_version"] == "m/1"
+    assert receiver.got[1].event["uscc"] is None
