@@ -124,6 +124,9 @@ class NotifySettings(BaseModel):
     # hosts (names or IP networks such as 10.0.0.0/8) webhooks may call besides loopback ones
     allowed_hosts: list[str] = Field(default_factory=list)
     batch: int = Field(default=100, ge=1, le=10_000)  # deliveries one worker claims at a time
+    # POSTs a worker has in flight at once (each answer recorded as soon as it is in; a worker
+    # killed sends again at most this many that the receiver had already accepted)
+    concurrency: int = Field(default=4, ge=1, le=64)
     poll_seconds: float = Field(default=1.0, gt=0)  # a worker's pause when nothing is due
     lease_seconds: float = Field(default=120.0, gt=0)  # a claim lapses after it (a dead worker)
     timeout_seconds: float = Field(default=10.0, gt=0)  # one POST, connect to last byte

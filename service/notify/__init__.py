@@ -6,6 +6,7 @@ Modules: :mod:`.tables` (watchlists, events, subscriptions, deliveries), :mod:`.
 recorded, registry actions among them), :mod:`.expiry` (removals at expiry, derived when
 dispatching), :mod:`.grades` (grade changes between score books, new champion or tariff),
 :mod:`.watch` (watchlists), :mod:`.audience` (who may hear of what), :mod:`.feed`,
-:mod:`.targets` (which webhook URLs may be called), :mod:`.signing`, :mod:`.dispatch` and
-:mod:`.worker`.
+:mod:`.hooks` (subscriptions and their deliveries), :mod:`.targets` (which webhook URLs may be
+called), :mod:`.signing`, :mod:`.sending` (one POST), :mod:`.dispatch` (fan-out, claim, settle)
+and :mod:`.worker`.
 """

@@ -6,26 +6,31 @@ watches only itself."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from service.keys import Principal
 from service.notify.outbox import PUBLIC
 from service.notify.tables import Event, WatchedCode, Watchlist
 
-Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 HEARS_ALL = ("regulator",)
 HEARS_WATCHED = ("insurer", "approval_office", "enterprise")
 
 
-def watched_by(key_id: Column | str, uscc: Column) -> ColumnElement[bool]:
-    """The code is on one of the key's watchlists."""
-    return exists(
+def codes_watched_by(key_id: str) -> Select[str]:
+    """The codes on the key's watchlists (a subquery computed once, not per row)."""
+    return (
         select(WatchedCode.uscc)
         .join(Watchlist, Watchlist.watchlist_id == WatchedCode.watchlist_id)
-        .where(Watchlist.key_id == key_id, WatchedCode.uscc == uscc)
+        .where(Watchlist.key_id == key_id)
+    )
+
+
+def watchers_of(uscc: str) -> Select[str]:
+    """The keys with the code on a watchlist (a subquery computed once, not per row)."""
+    return (
+        select(Watchlist.key_id)
+        .join(WatchedCode, WatchedCode.watchlist_id == Watchlist.watchlist_id)
+        .where(WatchedCode.uscc == uscc)
     )
 
 
@@ -35,7 +40,7 @@ def hears(principal: Principal) -> ColumnElement[bool]:
         return true()
     if principal.role not in HEARS_WATCHED:
         return false()
-    watched = watched_by(principal.key_id, Event.uscc)
+    watched = Event.uscc.in_(codes_watched_by(principal.key_id))
     if principal.role == "enterprise":
         return or_(
             and_(Event.uscc.is_(None), Event.audience == PUBLIC),

@@ -17,15 +17,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import json
 import random
-import socket
-import ssl
-import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import (
     ColumnElement,
@@ -41,24 +35,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from registry import clock
-from service.notify.audience import watched_by
-from service.notify.errors import NotifyInputError
+from service.notify.audience import watchers_of
 from service.notify.feed import as_json
 from service.notify.outbox import PUBLIC
-from service.notify.signing import (
-    ATTEMPT_HEADER,
-    DELIVERY_HEADER,
-    EVENT_HEADER,
-    HEADER,
-    signature,
-)
+from service.notify.sending import Claimed, Outcome
 from service.notify.tables import Attempt, Delivery, Event, Subscription
-from service.notify.targets import Target, resolve
 from service.settings import NotifySettings
 from service.tables import ApiKey
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
-USER_AGENT = "safecredit-notify/1"
 
 
 def _subscribers(event: Event, now: dt.datetime) -> ColumnElement[bool]:
@@ -74,7 +59,7 @@ def _subscribers(event: Event, now: dt.datetime) -> ColumnElement[bool]:
     if event.uscc is None:
         others = ApiKey.role.in_(("insurer", "approval_office", "enterprise")) if public else None
     else:
-        watched = watched_by(Subscription.key_id, literal(event.uscc))
+        watched = Subscription.key_id.in_(watchers_of(event.uscc))
         own = and_(ApiKey.role == "enterprise", ApiKey.uscc == event.uscc, watched)
         if public:
             others = or_(and_(ApiKey.role.in_(("insurer", "approval_office")), watched), own)
@@ -113,7 +98,7 @@ def fan_out(session: Session, *, most: int = 500) -> int:
             .join(ApiKey, ApiKey.key_id == Subscription.key_id)
             .where(_subscribers(event, now))
         )
-        result = session.execute(
+        session.execute(
             insert(Delivery).from_select(
                 [
                     "subscription_id",
@@ -127,22 +112,17 @@ def fan_out(session: Session, *, most: int = 500) -> int:
                 chosen,
             )
         )
-        made += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+        made += (
+            session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.event_id == event.event_id)
+            )
+            or 0
+        )
         event.fanned_out = True
     session.flush()
     return made
-
-
-@dataclass(frozen=True)
-class Claimed:
-    delivery_id: int
-    event_id: int
-    subscription_id: str
-    url: str
-    secret: str
-    attempts: int  # before this one
-    lease: str
-    body: bytes
 
 
 def claim(session: Session, *, worker: str, batch: int, lease_seconds: float) -> list[Claimed]:
@@ -206,70 +186,6 @@ def claim(session: Session, *, worker: str, batch: int, lease_seconds: float) ->
     ]
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status_code: int | None
-    error: str | None  # None: delivered
-    milliseconds: int
-    started_at: dt.datetime
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """HTTPS to the checked address, the certificate checked against the URL's host."""
-
-    def __init__(self, target: Target, timeout: float) -> None:
-        super().__init__(target.host, target.port, timeout=timeout)
-        self._address = target.address
-
-    def connect(self) -> None:
-        raw = socket.create_connection((self._address, self.port), self.timeout)
-        context = ssl.create_default_context()
-        self.sock = context.wrap_socket(raw, server_hostname=self.host)
-
-
-def post(c: Claimed, *, allowed: Sequence[str], timeout: float) -> Outcome:
-    """POST the delivery, signed, to its URL's checked address; never raises."""
-    started = clock.now()
-    start = time.perf_counter()
-    status: int | None = None
-    error: str | None = None
-    try:
-        target = resolve(c.url, allowed=allowed)
-        connection: http.client.HTTPConnection = (
-            _PinnedHTTPS(target, timeout)
-            if target.scheme == "https"
-            else http.client.HTTPConnection(target.address, target.port, timeout=timeout)
-        )
-        try:
-            host = target.host if ":" not in target.host else f"[{target.host}]"
-            connection.request(
-                "POST",
-                target.path,
-                body=c.body,
-                headers={
-                    "Host": host if target.port in (80, 443) else f"{host}:{target.port}",
-                    "Content-Type": "application/json",
-                    "User-Agent": USER_AGENT,
-                    HEADER: signature(c.secret, int(time.time()), c.body),
-                    EVENT_HEADER: str(c.event_id),
-                    DELIVERY_HEADER: str(c.delivery_id),
-                    ATTEMPT_HEADER: str(c.attempts + 1),
-                },
-            )
-            answer = connection.getresponse()
-            answer.read(64 * 1024)
-            status = answer.status
-            if not 200 <= status < 300:
-                error = f"HTTP {status} {answer.reason}"[:500]
-        finally:
-            connection.close()
-    except NotifyInputError as exc:
-        error = exc.detail
-    except (OSError, http.client.HTTPException) as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
-    return Outcome(status, error, round((time.perf_counter() - start) * 1000), started)
-
-
 def backoff(attempts: int, settings: NotifySettings, rng: random.Random) -> float:
     """Seconds before the next attempt after ``attempts`` failed ones: the base doubled each
     time, capped, then "equal jitter" (between half and all of it)."""
@@ -286,24 +202,8 @@ def settle(
     settings: NotifySettings,
     rng: random.Random,
 ) -> str:
-    """Record the attempt and its consequence; the delivery's state after it."""
-    number = 1 + (
-        session.scalar(
-            select(func.count()).select_from(Attempt).where(Attempt.delivery_id == c.delivery_id)
-        )
-        or 0
-    )
-    session.execute(
-        insert(Attempt).values(
-            delivery_id=c.delivery_id,
-            number=number,
-            worker=worker[:64],
-            started_at=outcome.started_at,
-            milliseconds=outcome.milliseconds,
-            status_code=outcome.status_code,
-            error=outcome.error,
-        )
-    )
+    """Record the attempt and its consequence; the delivery's state after it. The delivery is
+    written first (SQLite: the transaction takes the write lock at once, waiting its turn)."""
     now = clock.now()
     attempts = c.attempts + 1
     values: dict[str, object] = {"attempts": attempts, "leased_by": None, "lease_until": None}
@@ -322,5 +222,22 @@ def settle(
         .where(Delivery.delivery_id == c.delivery_id, Delivery.leased_by == c.lease)
         .values(**values)
         .execution_options(synchronize_session=False)
+    )
+    number = 1 + (
+        session.scalar(
+            select(func.count()).select_from(Attempt).where(Attempt.delivery_id == c.delivery_id)
+        )
+        or 0
+    )
+    session.execute(
+        insert(Attempt).values(
+            delivery_id=c.delivery_id,
+            number=number,
+            worker=worker[:64],
+            started_at=outcome.started_at,
+            milliseconds=outcome.milliseconds,
+            status_code=outcome.status_code,
+            error=outcome.error,
+        )
     )
     return state

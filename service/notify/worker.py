@@ -11,14 +11,16 @@ import random
 import socket
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry import clock
-from service.notify.dispatch import DELIVERED, claim, fan_out, post, settle
+from service.notify.dispatch import DELIVERED, claim, fan_out, settle
 from service.notify.expiry import derive_expiries
 from service.notify.grades import version_change
+from service.notify.sending import Claimed, post
 from service.settings import NotifySettings, Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class Worker:
         self.done = Rounds()
         self.on_sent = on_sent
         self.stopping = threading.Event()
+        self._count = threading.Lock()
 
     def round(self) -> int:
         """One round; how many deliveries were attempted."""
@@ -73,23 +76,14 @@ class Worker:
                     batch=self.settings.batch,
                     lease_seconds=self.settings.lease_seconds,
                 )
-            for c in batch:
-                outcome = post(
-                    c, allowed=self.settings.allowed_hosts, timeout=self.settings.timeout_seconds
-                )
-                with session.begin():
-                    state = settle(
-                        session, c, outcome, worker=self.name, settings=self.settings, rng=self.rng
-                    )
-                self.done.sent += 1
-                if state == DELIVERED:
-                    self.done.delivered += 1
-                else:
-                    self.done.failed += 1
-                if self.on_sent is not None:
-                    self.on_sent(c.event_id)
-                if self.stopping.is_set():
-                    break  # the rest of the batch lapses with its lease
+            if self.settings.concurrency == 1 or len(batch) < 2:
+                for c in batch:
+                    if self.stopping.is_set():
+                        break  # the rest of the batch lapses with its lease
+                    self._deliver(session, c)
+            else:
+                with ThreadPoolExecutor(self.settings.concurrency) as pool:
+                    list(pool.map(self._deliver_alone, batch))
         return len(batch)
 
     def announce_tariff(self) -> None:
@@ -99,6 +93,30 @@ class Worker:
         label = load_tariff().label
         with self.sessions() as session, session.begin():
             version_change(session, name="tariff", value=label, on=clock.today(self.time_zone))
+
+    def _deliver(self, session: Session, c: Claimed) -> None:
+        """POST one delivery and record the answer at once, in its own transaction."""
+        outcome = post(
+            c, allowed=self.settings.allowed_hosts, timeout=self.settings.timeout_seconds
+        )
+        with session.begin():
+            state = settle(
+                session, c, outcome, worker=self.name, settings=self.settings, rng=self.rng
+            )
+        with self._count:
+            self.done.sent += 1
+            if state == DELIVERED:
+                self.done.delivered += 1
+            else:
+                self.done.failed += 1
+        if self.on_sent is not None:
+            self.on_sent(c.event_id)
+
+    def _deliver_alone(self, c: Claimed) -> None:
+        if self.stopping.is_set():
+            return  # its lease lapses
+        with self.sessions() as session:
+            self._deliver(session, c)
 
     def run(self, *, once: bool = False) -> Rounds:
         """Rounds until :meth:`stop` (``once``: until nothing is due), after announcing the

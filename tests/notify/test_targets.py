@@ -41,3 +41,21 @@ def test_signature_is_hmac_over_timestamp_and_body() -> None:
     assert not verify("k" * 20, header, b'{"id":2}', now=1_700_000_100)
     assert not verify("k" * 20, header, b'{"id":1}', now=1_700_001_000)  # too old: a replay
     assert not verify("k" * 20, "garbage", b'{"id":1}', now=1_700_000_000)
+
+
+def test_the_readme_snippet_verifies_a_signature() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    snippet = text.split("Verify it:\n\n```python\n", 1)[1].split("```", 1)[0]
+    assert len([line for line in snippet.splitlines() if line.strip()]) == 5
+    space: dict[str, object] = {}
+    exec(snippet, space)
+    verified = space["verified"]
+    import time
+
+    body = b'{"id":7}'
+    header = signature("whsec_" + "k" * 20, int(time.time()), body)
+    assert verified("whsec_" + "k" * 20, header, body)  # type: ignore[operator]
+    assert not verified("whsec_" + "x" * 20, header, body)  # type: ignore[operator]
+    assert not verified("whsec_" + "k" * 20, header, body + b" ")  # type: ignore[operator]
