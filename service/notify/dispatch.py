@@ -164,8 +164,14 @@ def claim(session: Session, *, worker: str, batch: int, lease_seconds: float) ->
         .values(leased_by=lease, lease_until=now + dt.timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
     )
+    made = (
+        select(func.count())
+        .select_from(Attempt)
+        .where(Attempt.delivery_id == Delivery.delivery_id)
+        .scalar_subquery()
+    )
     rows = session.execute(
-        select(Delivery, Subscription.url, Subscription.secret, Event)
+        select(Delivery, Subscription.url, Subscription.secret, Event, made)
         .join(Subscription, Subscription.subscription_id == Delivery.subscription_id)
         .join(Event, Event.event_id == Delivery.event_id)
         .where(Delivery.leased_by == lease)
@@ -181,8 +187,9 @@ def claim(session: Session, *, worker: str, batch: int, lease_seconds: float) ->
             d.attempts,
             lease,
             json.dumps(as_json(e), ensure_ascii=False, separators=(",", ":")).encode(),
+            n,
         )
-        for d, url, secret, e in rows
+        for d, url, secret, e, n in rows
     ]
 
 
@@ -223,16 +230,10 @@ def settle(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    number = 1 + (
-        session.scalar(
-            select(func.count()).select_from(Attempt).where(Attempt.delivery_id == c.delivery_id)
-        )
-        or 0
-    )
     session.execute(
         insert(Attempt).values(
             delivery_id=c.delivery_id,
-            number=number,
+            number=c.made + 1,
             worker=worker[:64],
             started_at=outcome.started_at,
             milliseconds=outcome.milliseconds,

@@ -32,9 +32,10 @@ class Claimed:
     subscription_id: str
     url: str
     secret: str
-    attempts: int  # before this one
+    attempts: int  # before this one, since it was made or replayed
     lease: str
     body: bytes
+    made: int = 0  # attempts ever made of it (replays included)
 
 
 @dataclass(frozen=True)

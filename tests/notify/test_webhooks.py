@@ -287,3 +287,30 @@ def test_a_new_tariff_or_champion_is_announced_once_to_everyone(db, receiver):
     assert got == [(first, "model.champion", "m/1"), (second, "model.champion", "m/2")]
     assert receiver.got[1].event["payload"]["previous_version"] == "m/1"
     assert receiver.got[1].event["uscc"] is None
+
+
+def test_the_worker_runs_inside_the_service_when_the_setting_says_so(db, receiver, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    code = with_check("91140100888000005")
+    insurer = new_key(db, "insurer")
+    watch(db, insurer, [code])
+    subscribe(db, insurer, receiver.url)
+    grades(db, [code], D(2025, 1, 1), "A")
+    grades(db, [code], D(2025, 2, 1), "B")
+    settings = Settings.model_validate(
+        {
+            "database": {"url": db.url},
+            "mlflow": {"tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"},
+            "service": {"book_days": []},
+            "notify": {"worker_in_serve": True, "poll_seconds": 0.05},
+        }
+    )
+    with TestClient(create_app(settings, engine=db.engine)):
+        deadline = time.monotonic() + 30
+        while not receiver.got and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert [r.event["uscc"] for r in receiver.got] == [code]
