@@ -138,6 +138,15 @@ def claim(session: Session, *, worker: str, batch: int, lease_seconds: float) ->
         )
     )
     unfanned = select(func.min(Event.event_id)).where(Event.fanned_out.is_(False)).scalar_subquery()
+    live = (
+        select(Subscription.subscription_id)
+        .join(ApiKey, ApiKey.key_id == Subscription.key_id)
+        .where(
+            Subscription.deleted_at.is_(None),
+            ApiKey.revoked_at.is_(None),
+            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+        )
+    )
     due = (
         select(d.delivery_id)
         .where(
@@ -146,6 +155,7 @@ def claim(session: Session, *, worker: str, batch: int, lease_seconds: float) ->
             or_(d.lease_until.is_(None), d.lease_until < now),
             ~blocked,
             or_(unfanned.is_(None), d.event_id < unfanned),
+            d.subscription_id.in_(live),  # a key revoked or expired since hears no more
         )
         .order_by(d.event_id, d.delivery_id)
         .limit(batch)

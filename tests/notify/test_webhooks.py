@@ -314,3 +314,19 @@ def test_the_worker_runs_inside_the_service_when_the_setting_says_so(db, receive
         while not receiver.got and time.monotonic() < deadline:
             time.sleep(0.05)
     assert [r.event["uscc"] for r in receiver.got] == [code]
+
+
+def test_a_revoked_key_hears_no_more(db, receiver):
+    from service.keys import revoke_key
+
+    code = with_check("91140100888000006")
+    insurer = new_key(db, "insurer")
+    watch(db, insurer, [code])
+    subscribe(db, insurer, receiver.url)
+    grades(db, [code], D(2025, 1, 1), "A")
+    grades(db, [code], D(2025, 2, 1), "B")  # made while the key was live
+    with db.sessions() as session, session.begin():
+        revoke_key(session, key_id=insurer.key_id)
+    grades(db, [code], D(2025, 3, 1), "C")  # after
+    deliver_all(db)
+    assert receiver.got == []
