@@ -15,8 +15,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from features.tables import Enterprise
 from features.uscc import check_problems
 from registry import clock
+from registry.tables import Entry
 from service.keys import Principal
 from service.notify.errors import (
     NotifyConflict,
@@ -39,15 +41,37 @@ class ListInfo:
     created_at: dt.datetime
 
 
-def valid_codes(codes: Sequence[str], *, principal: Principal, most: int) -> list[str]:
+def known_codes(session: Session, codes: Sequence[str]) -> set[str]:
+    """Those of ``codes`` the event store or the registry holds."""
+    found: set[str] = set()
+    for start in range(0, len(codes), CHUNK):
+        part = list(codes[start : start + CHUNK])
+        found.update(session.scalars(select(Enterprise.uscc).where(Enterprise.uscc.in_(part))))
+        found.update(session.scalars(select(Entry.uscc).where(Entry.uscc.in_(part))))
+    return found
+
+
+def valid_codes(
+    codes: Sequence[str],
+    *,
+    principal: Principal,
+    most: int,
+    session: Session | None = None,
+) -> list[str]:
     """The codes upper-cased and without repeats, in order; :class:`NotifyInputError` naming
-    each bad one (by position), or :class:`NotifyForbidden` for an enterprise's other codes."""
+    each bad one (by position), or :class:`NotifyForbidden` for an enterprise's other codes.
+    With ``session``, a code whose only fault is its check character is accepted when the event
+    store or the registry holds it (some early pilot-area codes fail the check legitimately)."""
     if principal.role not in WATCHERS:
         raise NotifyForbidden(f"a {principal.role} key keeps no watchlists")
     if len(codes) > most:
         raise NotifyInputError(f"codes: {len(codes):,} given, at most {most:,} per request")
     s = pd.Series([str(c).strip().upper() for c in codes], dtype=object)
     shape, wrong = check_problems(s)
+    if session is not None and bool(wrong.any()):
+        suspect = sorted({s[i] for i in range(len(s)) if wrong[i] and not shape[i]})
+        real = known_codes(session, suspect)
+        wrong = wrong & ~s.isin(real)
     bad = [
         f"codes[{i}] {s[i]!r}: {shape[i] or 'check character is wrong'}"
         for i in range(len(s))
@@ -75,7 +99,7 @@ def create_watchlist(
     name = name.strip()
     if not name or len(name) > 200:
         raise NotifyInputError("name: between 1 and 200 characters")
-    wanted = valid_codes(codes, principal=principal, most=most)
+    wanted = valid_codes(codes, principal=principal, most=most, session=session)
     row = Watchlist(
         watchlist_id=uuid.uuid4().hex, key_id=principal.key_id, name=name, created_at=clock.now()
     )
@@ -120,7 +144,7 @@ def add_codes(
     most: int,
 ) -> int:
     """Add the codes (those watched already are left as they are); how many were new."""
-    wanted = valid_codes(codes, principal=principal, most=most)
+    wanted = valid_codes(codes, principal=principal, most=most, session=session)
     _own(session, principal=principal, watchlist_id=watchlist_id)
     return _insert(session, watchlist_id, wanted)
 
@@ -134,7 +158,7 @@ def remove_codes(
     most: int,
 ) -> int:
     """Remove the codes; how many were watched."""
-    wanted = valid_codes(codes, principal=principal, most=most)
+    wanted = valid_codes(codes, principal=principal, most=most, session=session)
     _own(session, principal=principal, watchlist_id=watchlist_id)
     gone = 0
     for start in range(0, len(wanted), CHUNK):

@@ -121,7 +121,12 @@ class Worker:
     def run(self, *, once: bool = False) -> Rounds:
         """Rounds until :meth:`stop` (``once``: until nothing is due), after announcing the
         tariff version if it is new."""
-        self.announce_tariff()
+        try:
+            self.announce_tariff()
+        except Exception:
+            if once:
+                raise
+            log.exception("notify worker %s: the tariff version not announced", self.name)
         while not self.stopping.is_set():
             try:
                 worked = self.round()

@@ -46,7 +46,7 @@ def test_signature_is_hmac_over_timestamp_and_body() -> None:
 def test_the_readme_snippet_verifies_a_signature() -> None:
     from pathlib import Path
 
-    text = (Path(__file__).parents[2] / "README.md").read_text()
+    text = (Path(__file__).parents[3] / "README.md").read_text()
     snippet = text.split("Verify it:\n\n```python\n", 1)[1].split("```", 1)[0]
     assert len([line for line in snippet.splitlines() if line.strip()]) == 5
     space: dict[str, object] = {}

@@ -19,8 +19,8 @@ from service.notify.grades import grade_changes
 from service.notify.tables import Delivery
 from service.notify.worker import Worker
 from service.settings import NotifySettings
-from tests.notify.conftest import D, Db, fast, new_key, subscribe, watch
-from tests.notify.receiver import Receiver
+from tests.service.notify.conftest import D, Db, fast, new_key, subscribe, watch
+from tests.service.notify.receiver import Receiver
 
 
 def _events(db: Db, prefix: str, n: int) -> list[str]:

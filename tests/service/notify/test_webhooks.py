@@ -21,7 +21,7 @@ from service.notify.hooks import delivery, replay, unsubscribe
 from service.notify.signing import verify
 from service.notify.tables import Delivery
 from service.notify.worker import Worker
-from tests.notify.conftest import (
+from tests.service.notify.conftest import (
     D,
     Db,
     enterprise_with_accident,
@@ -32,7 +32,7 @@ from tests.notify.conftest import (
     subscribe,
     watch,
 )
-from tests.notify.receiver import Receiver
+from tests.service.notify.receiver import Receiver
 
 SECRET = "s" * 32
 
