@@ -15,6 +15,7 @@ SECTIONS = (
     "bench_features",
     "bench_registry",
     "bench_ledger",
+    "bench_notify",
     "bench_scoring",
     "bench_service",
     "bench_spark",

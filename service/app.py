@@ -9,6 +9,7 @@ recovers by itself when the database is back.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -26,15 +27,17 @@ from starlette.exceptions import HTTPException
 from registry import clock
 from registry.errors import InputError, RegistryError, TooLargeError
 from service import errors, pages
-from service.api import decisions, keys, registry, scores
+from service.api import changes, decisions, keys, registry, scores, watchlists
 from service.api.champion import Champion
 from service.api.deps import ServiceSettings, service_settings
 from service.auth import Principals
-from service.books import Books
+from service.books import Book, Books
 from service.db import database_state, guard_server, make_engine, sessions, signing_key
 from service.decisions import Scorer
 from service.headers import SecurityHeaders
 from service.limits import Limits
+from service.notify.grades import announce_book
+from service.notify.worker import start_worker
 from service.settings import Settings, get_settings
 
 MAX_PROBLEMS = 20  # named in a 422's detail; the rest counted
@@ -111,6 +114,7 @@ def create_app(
         app.state.sessions = sessions(app.state.engine)
         app.state.limits = limits
         app.state.time_zone = settings.registry.time_zone
+        app.state.notify = settings.notify
         app.state.principals = Principals(
             limits.key_cache_seconds, touch_seconds=limits.last_used_every_seconds
         )
@@ -120,14 +124,22 @@ def create_app(
             app.state.champion = Champion(settings.mlflow, limits.model_retry_seconds)
             app.state.champion.try_load()
         app.state.tariff = load_tariff() if load_tariff else None
+
+        def today() -> dt.date:
+            return clock.today(settings.registry.time_zone)
+
+        def announce(built_by: Scorer, book: Book) -> None:
+            announce_book(app.state.sessions, built_by, book, today=today())
+
         app.state.books = Books(
-            app.state.sessions,
-            limits.book_days,
-            today=lambda: clock.today(settings.registry.time_zone),
+            app.state.sessions, limits.book_days, today=today, on_built=announce
         )
         if (ready := app.state.champion.get()) is not None:
             app.state.books.start(ready)
+        worker = start_worker(app.state.sessions, settings)
         yield
+        if worker is not None:
+            worker.stop()
         if engine is None:
             app.state.engine.dispose()
 
@@ -143,7 +155,7 @@ def create_app(
     errors.install(app)
     _install_handlers(app)
     app.add_middleware(Limits, max_body_bytes=limits.max_body_bytes)
-    for module in (scores, registry, decisions, keys, pages):
+    for module in (scores, registry, decisions, keys, watchlists, changes, pages):
         app.include_router(module.router)
     pages.mount_assets(app)
     load_tariff = _include_quotes(app)

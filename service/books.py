@@ -88,11 +88,14 @@ class Books:
         *,
         today: Callable[[], dt.date] = dt.date.today,
         background: bool = True,
+        on_built: Callable[[Scorer, Book], None] | None = None,
     ) -> None:
         """``background=False``: books are built only by :meth:`build_now` (batch jobs, tests),
-        never in a thread of their own."""
+        never in a thread of their own. ``on_built``: told of each book kept (the grade changes
+        are announced from it)."""
         self.sessions, self.days, self.today = sessions, list(days), today
         self.background = background
+        self.on_built = on_built
         self.served = 0  # answers given from a book
         self._books: dict[dt.date, Book] = {}
         self._building: set[dt.date] = set()
@@ -161,6 +164,8 @@ class Books:
         book = self.build(scorer, as_of)
         with self._lock:
             self._books[as_of] = book
+        if self.on_built is not None:
+            self.on_built(scorer, book)
         return book
 
     def build(self, scorer: Scorer, as_of: dt.date) -> Book:

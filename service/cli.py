@@ -15,6 +15,7 @@ from service.cli_choices import CHECK_MODES, ENCODINGS, ENGINES, WORLD_FORMATS
 from service.cli_files import table_file_or_folder
 from service.cli_keys import app as keys_app
 from service.cli_ledger import app as ledger_app
+from service.cli_notify import app as notify_app
 from service.cli_progress import Progress, bar, steps
 from service.cli_quote import quote
 from service.cli_registry import app as registry_app
@@ -32,6 +33,7 @@ app = typer.Typer(
 app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(notify_app, name="notify")
 app.command()(quote)
 app.command("export-history")(export_history)
 

@@ -20,11 +20,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+import service.notify.outbox  # noqa: F401  (registry actions become events: see below)
 from registry import seal
 from registry.seal import Sealer
 from service.settings import ServiceSettings, get_settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# ``service.notify.outbox`` above registers the listener that makes every registry action a
+# notification event in its own transaction, wherever the service's database is used (here, not
+# at ``import service``, so that the command line's --help loads no database library).
 
 
 def make_engine(

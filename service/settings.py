@@ -120,6 +120,27 @@ class SparkSettings(BaseModel):
     conf: dict[str, str] = Field(default_factory=dict)  # any further spark.* settings
 
 
+class NotifySettings(BaseModel):
+    """Change notifications: the webhook worker, its retries, and which hosts it may call."""
+
+    # the worker inside `safecredit serve` too (else run `safecredit notify run` beside it)
+    worker_in_serve: bool = False
+    # hosts (names or IP networks such as 10.0.0.0/8) webhooks may call besides loopback ones
+    allowed_hosts: list[str] = Field(default_factory=list)
+    batch: int = Field(default=100, ge=1, le=10_000)  # deliveries one worker claims at a time
+    # POSTs a worker has in flight at once (each answer recorded as soon as it is in; a worker
+    # killed sends again at most this many that the receiver had already accepted)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    poll_seconds: float = Field(default=1.0, gt=0)  # a worker's pause when nothing is due
+    lease_seconds: float = Field(default=120.0, gt=0)  # a claim lapses after it (a dead worker)
+    timeout_seconds: float = Field(default=10.0, gt=0)  # one POST, connect to last byte
+    max_attempts: int = Field(default=8, ge=1, le=100)  # then the delivery is dead
+    backoff_seconds: float = Field(default=2.0, gt=0)  # before the 2nd attempt; doubles after
+    backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    max_codes: int = Field(default=100_000, ge=1)  # codes added or removed per request
+    page_max: int = Field(default=1_000, ge=1)  # events per page of the change feed
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SAFECREDIT_", env_nested_delimiter="__", extra="ignore"
@@ -135,6 +156,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     registry: RegistrySettings = RegistrySettings()
     spark: SparkSettings = SparkSettings()
+    notify: NotifySettings = NotifySettings()
 
     @model_validator(mode="before")
     @classmethod

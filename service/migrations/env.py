@@ -6,6 +6,7 @@ from alembic import context
 
 import features.tables  # noqa: F401  (registers the history tables)
 import registry.tables  # noqa: F401
+import service.notify.tables
 import service.tables  # noqa: F401
 from features.tables import metadata
 from registry import seal
