@@ -300,6 +300,8 @@ ACCIDENTS = Table(
     ),
 )
 
+FOUND_BY = ("enterprise", "inspection")
+
 HAZARDS = Table(
     "hazards",
     key="hazard_id",
@@ -313,6 +315,14 @@ HAZARDS = Table(
         Column("level", Kind.ENUM, values=("general", "major"), doc="一般 or 重大隐患"),
         Column("due_on", Kind.DATE, future=True, doc="rectification deadline (may lie ahead)"),
         Column("rectified_on", Kind.DATE, nullable=True, doc="empty while open"),
+        Column(
+            "found_by",
+            Kind.ENUM,
+            values=FOUND_BY,
+            required=False,
+            nullable=True,
+            doc="enterprise (its own 隐患排查, reported) or inspection; empty when unknown",
+        ),
     ),
 )
 

@@ -164,6 +164,7 @@ class Hazard(_Versioned, Base):
     level: Mapped[str] = mapped_column(String(16))
     due_on: Mapped[dt.date] = mapped_column(Date)
     rectified_on: Mapped[dt.date | None] = mapped_column(Date)
+    found_by: Mapped[str | None] = mapped_column(String(16))
 
 
 HISTORY_TABLES: dict[str, type[Base]] = {

@@ -75,7 +75,12 @@ class Province:
         self.violations = sanctions.violation_log()
         self.accidents = accidents.accident_log()
         self.hazards = Log(
-            ent=np.int64, found=np.int64, major=bool, due=np.int64, rectified=np.int64
+            ent=np.int64,
+            found=np.int64,
+            major=bool,
+            due=np.int64,
+            rectified=np.int64,
+            self_found=bool,
         )
         self.expected = np.zeros((years, n))
         self.responsible = np.zeros((years, n), dtype=np.int64)
@@ -143,8 +148,8 @@ class Province:
             )
             self.serious_found += np.bincount(ent, weights=serious, minlength=n).astype(np.int64)
         found.extend(self._self_found(risk, start, length))
-        for ents, days, major in found:
-            self._register(ents, days, major, risk[ents])
+        for ents, days, major, by_self in found:
+            self._register(ents, days, major, risk[ents], by_self)
 
         h = self.p["hazards"]
         self.hidden[0] += rng.poisson(self.hazard_base * np.exp(h["risk"] * risk) * share * live)
@@ -214,7 +219,7 @@ class Province:
 
     def _found_at_inspections(
         self, visits: np.ndarray, day: np.ndarray
-    ) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    ) -> list[tuple[np.ndarray, np.ndarray, bool, bool]]:
         """Hidden hazards found by this month's inspections, dated at the first one."""
         seen = np.flatnonzero(visits)
         if not len(seen):
@@ -225,12 +230,12 @@ class Province:
         for level in (0, 1):
             count = self.rng.binomial(self.hidden[level, seen], chance)
             self.hidden[level, seen] -= count
-            out.append((np.repeat(seen, count), np.repeat(first, count), bool(level)))
+            out.append((np.repeat(seen, count), np.repeat(first, count), bool(level), False))
         return out
 
     def _self_found(
         self, risk: np.ndarray, start: int, length: int
-    ) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    ) -> list[tuple[np.ndarray, np.ndarray, bool, bool]]:
         """Hidden hazards the enterprise finds and reports itself, dated within the month."""
         h = self.p["hazards"]
         chance = sigmoid(h["self_found"][0] + h["self_found"][1] * risk)
@@ -239,10 +244,12 @@ class Province:
             count = self.rng.binomial(self.hidden[level], chance * factor)
             self.hidden[level] -= count
             ent = np.repeat(np.arange(self.n), count)
-            out.append((ent, start + self.rng.integers(0, length, len(ent)), bool(level)))
+            out.append((ent, start + self.rng.integers(0, length, len(ent)), bool(level), True))
         return out
 
-    def _register(self, ent: np.ndarray, found: np.ndarray, major: bool, risk: np.ndarray) -> None:
+    def _register(
+        self, ent: np.ndarray, found: np.ndarray, major: bool, risk: np.ndarray, by_self: bool
+    ) -> None:
         """Found hazards get a deadline and a rectification day (perhaps never)."""
         if not len(ent):
             return
@@ -254,7 +261,9 @@ class Province:
         abandon = sigmoid(h["abandon"][0] + h["abandon"][1] * risk + h["abandon_major"] * major)
         rectified = np.where(rng.random(m) < abandon, NEVER, found + taken.astype(np.int64))
         due = found + allowed
-        self.hazards.add(ent=ent, found=found, major=major, due=due, rectified=rectified)
+        self.hazards.add(
+            ent=ent, found=found, major=major, due=due, rectified=rectified, self_found=by_self
+        )
         level = int(major)
         # a hazard counts as open at the start of every month that begins on or before its repair
         fixed_at = np.searchsorted(self.bounds, rectified, side="right")

@@ -81,6 +81,7 @@ def tables(firms: Firms, out: Outcome, start: int, end: int) -> dict[str, pd.Dat
         level=np.where(haz["major"][order], "major", "general").astype(object),
         due_on=haz["due"][order],  # a deadline may lie after the extract's date
         rectified_on=_until(haz["rectified"][order], end),
+        found_by=np.where(haz["self_found"][order], "enterprise", "inspection").astype(object),
     )
     return {
         "enterprises": firms.frame,

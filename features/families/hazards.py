@@ -1,7 +1,13 @@
 """Hidden dangers (事故隐患): open at as_of (found, and not rectified by as_of as known then),
 overdue ones and by how many days, those found in the last year, the share of those due in the
 last year that were rectified by their deadline (1 when none were due), the median delay of those
-rectified in the last year (0 when none), and repeat major hazards over 3 years."""
+rectified in the last year (0 when none), and repeat major hazards over 3 years.
+
+A hidden danger the enterprise found and reported itself (``found_by = enterprise``, its own
+隐患排查) is not held against it while it keeps to its deadline: it counts in the open, found and
+repeat counts only once it is overdue or was rectified late. Finding hazards is what the
+regulations ask for; a score that punished it would teach enterprises to stop reporting. Those
+found by an inspection, or by whom is not known, count as found."""
 
 from __future__ import annotations
 
@@ -21,9 +27,11 @@ def compute(scope: Scope) -> dict[str, np.ndarray]:
     known = found <= t
     is_open = known & (rectified > t)
     overdue = is_open & (due < t)
+    late = overdue | ((rectified <= t) & (rectified > due))
+    counted = known & (~ev.isin("found_by", ("enterprise",)) | late)
     out = {
-        "haz_open_general": ev.count(is_open & general),
-        "haz_open_major": ev.count(is_open & major),
+        "haz_open_general": ev.count(is_open & counted & general),
+        "haz_open_major": ev.count(is_open & counted & major),
         "haz_overdue_general": ev.count(overdue & general),
         "haz_overdue_major": ev.count(overdue & major),
     }
@@ -33,7 +41,7 @@ def compute(scope: Scope) -> dict[str, np.ndarray]:
         days_over, n_overdue, out=np.zeros(ev.m), where=n_overdue > 0
     )
     for name, level in (("haz_found_general_1y", general), ("haz_found_major_1y", major)):
-        out[name] = ev.count(level & ev.within(found, window(name)))
+        out[name] = ev.count(level & counted & ev.within(found, window(name)))
     was_due = known & ev.within(due, window("haz_rectified_rate_1y"))
     n_due = ev.count(was_due)
     on_time = ev.count(was_due & (rectified <= due) & (rectified <= t))
@@ -41,6 +49,6 @@ def compute(scope: Scope) -> dict[str, np.ndarray]:
     done = known & ev.within(rectified, window("haz_delay_median_1y"))
     delay = np.maximum(rectified - due, 0).astype(np.float64)
     out["haz_delay_median_1y"] = ev.median(delay, done, empty=0.0)
-    repeats = ev.count(major & known & ev.within(found, window("haz_recurring_major_3y")))
+    repeats = ev.count(major & counted & ev.within(found, window("haz_recurring_major_3y")))
     out["haz_recurring_major_3y"] = np.maximum(repeats - 1.0, 0.0)
     return out
