@@ -43,6 +43,7 @@ class Feature:
     action_zh: str = ""
     action_en: str = ""
     cap: float | None = None  # "days since last": values above are cut to it, no event = cap
+    code: int = 0  # the stable reason code shown with each reason; never reused
 
     @property
     def categorical(self) -> bool:
@@ -72,8 +73,15 @@ _FIELDS = {
     "en",
     "action_zh",
     "action_en",
+    "code",
 }
-_REQUIRED = ("name", "family", "table", "unit", "direction", "zh", "en")
+_REQUIRED = ("name", "family", "table", "unit", "direction", "zh", "en", "code")
+
+
+def _plural(value: float) -> dict[str, str]:
+    """English plural endings: {s} and {ies} (one day, two days; one penalty, two penalties)."""
+    one = abs(value) == 1.0
+    return {"s": "" if one else "s", "ies": "y" if one else "ies"}
 
 
 def _feature(raw: dict[str, Any], index: int, windows: dict[str, int], cap: int) -> Feature:
@@ -110,14 +118,17 @@ def _feature(raw: dict[str, Any], index: int, windows: dict[str, int], cap: int)
         action_zh=raw.get("action_zh", ""),
         action_en=raw.get("action_en", ""),
         cap=float(cap) if raw.get("capped") else None,
+        code=raw["code"],
     )
+    if not isinstance(feature.code, int) or not 100 <= feature.code <= 999:
+        raise CatalogueError(f"{where}: code must be a whole number from 100 to 999")
     sample: Any = "other" if feature.categorical else 1.0
     for lang in ("zh", "en"):
         template = getattr(feature, lang)
         if "{value" not in template:
             raise CatalogueError(f"{where}: the {lang} template has no {{value}}")
         try:
-            template.format(value=sample)
+            template.format(value=sample, **_plural(1.0))
         except (KeyError, ValueError, IndexError) as exc:
             raise CatalogueError(f"{where}: the {lang} template does not format: {exc}") from exc
     return feature
@@ -142,10 +153,19 @@ def load_catalogue(path: Path = CATALOGUE_FILE) -> Catalogue:
     if unknown:
         raise CatalogueError(f"{path.name}: violations.listed_categories: unknown {unknown}")
     features: dict[str, Feature] = {}
+    retired = set(raw.get("codes", {}).get("retired", []))
+    codes: dict[int, str] = {}
     for i, entry in enumerate(raw["feature"]):
         feature = _feature(entry, i, windows, raw["days_since_cap"])
         if feature.name in features:
             raise CatalogueError(f"{path.name}: feature {feature.name!r} is declared twice")
+        if feature.code in codes or feature.code in retired:
+            taken = codes.get(feature.code, "a retired feature")
+            raise CatalogueError(
+                f"{path.name}: feature {feature.name!r}: code {feature.code} is {taken}'s; "
+                "a reason code is never reused"
+            )
+        codes[feature.code] = feature.name
         features[feature.name] = feature
     return Catalogue(
         version=str(raw["version"]),
@@ -186,15 +206,15 @@ def render(name: str, value: Any, lang: Lang = "en") -> str:
         return _blank(template, "—") + _MISSING[lang]
     if feature.categorical:
         value = _CATEGORY_LABELS.get(name, {}).get(lang, {}).get(str(value), str(value))
-        return template.format(value=value)
-    return template.format(value=float(value))
+        return template.format(value=value, **_plural(2.0))
+    return template.format(value=float(value), **_plural(float(value)))
 
 
 _VALUE = re.compile(r"\{value(:[^}]*)?\}")
 
 
 def _blank(template: str, placeholder: str = "n") -> str:
-    return _VALUE.sub(placeholder, template)
+    return _VALUE.sub(placeholder, template).replace("{s}", "s").replace("{ies}", "ies")
 
 
 def markdown_table(catalogue: dict[str, Feature] | None = None) -> str:
@@ -205,13 +225,14 @@ def markdown_table(catalogue: dict[str, Feature] | None = None) -> str:
         f'the as-of date; "days since" features are capped at {DAYS_SINCE_CAP} days (no event '
         "counts as the cap); a feature is empty when its source table is absent.",
         "",
-        "| feature | family | window | unit | risk | actionable | English | 中文 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| code | feature | family | window | unit | risk | actionable | English | 中文 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     arrows = {1: "↑", -1: "↓", 0: "·"}
     for f in (catalogue or CATALOGUE).values():
         action = f"yes: {f.action_en}" if f.actionable else "no"
         cells = [
+            str(f.code),
             f"`{f.name}`",
             f.family,
             f.window or "at as-of",

@@ -61,7 +61,8 @@ def test_markdown_table_lists_every_feature_once():
     table = markdown_table()
     for name in CATALOGUE:
         assert table.count(f"`{name}`") == 1
-    assert table.count("\n| `") == len(CATALOGUE)
+    assert table.count(" | `") == len(CATALOGUE)
+    assert len(set(f.code for f in CATALOGUE.values())) == len(CATALOGUE)
 
 
 @pytest.mark.parametrize(
@@ -73,11 +74,13 @@ def test_markdown_table_lists_every_feature_once():
         ),
         (('window = "90d"', 'window = "2w"'), "window '2w'"),
         (
-            ('en = "{value:.0f} general violations in the last 90 days"', 'en = "general"'),
+            ('en = "{value:.0f} general violation{s} in the last 90 days"', 'en = "general"'),
             "no {value}",
         ),
         (('action_en = "rectify the open major hidden dangers"\n', ""), "needs action_zh"),
         (('name = "viol_general_1y"', 'name = "viol_general_90d"'), "declared twice"),
+        (("code = 102", "code = 101"), "code 101 is viol_general_90d's; a reason code is never"),
+        (("retired = []", "retired = [102]"), "code 102 is a retired feature's"),
     ],
 )
 def test_a_malformed_catalogue_is_refused_naming_the_feature(tmp_path: Path, edit, message):
