@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.catalogue import render
+from features.catalogue import CATALOGUE, render
 from models.policy import ScoringPolicy
 from models.recourse import Action, Actions
 from models.risk import RiskModel
 from models.scale import published, score_from_logit
+
+EXPOSURE = ("industry", "employees")  # what a count's expectation is read from (models.exposure)
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Reason:
     points: float  # negative: what the feature costs against the average enterprise
     zh: str
     en: str
+    code: int = 0  # the catalogue's stable reason code
+    expected: float | None = None  # what the enterprise's peers have, for a count judged so
 
 
 @dataclass(frozen=True)
@@ -52,14 +56,19 @@ class Scored:
     reason_points: np.ndarray | None = None
     reason_zh: np.ndarray | None = None
     reason_en: np.ndarray | None = None
+    reason_expected: np.ndarray | None = None  # peers' expected count; NaN when not judged so
     # recourse, per action: whole points gained (0: not offered), grade after, sentences
     recourse: dict[str, RecourseColumns] = field(default_factory=dict)
+    # the conduct's odds against an average enterprise of the same exposure: exp(points lost
+    # or gained / factor), what the tariff's conduct factor prices
+    relative_risk: np.ndarray | None = None
 
     def reasons_of(self, i: int) -> list[Reason]:
         if self.reason_feature is None:
             return []
         assert self.reason_value is not None and self.reason_points is not None
         assert self.reason_zh is not None and self.reason_en is not None
+        expected = self.reason_expected
         return [
             Reason(
                 f,
@@ -67,6 +76,8 @@ class Scored:
                 float(self.reason_points[i, j]),
                 self.reason_zh[i, j],
                 self.reason_en[i, j],
+                CATALOGUE[f].code,
+                None if expected is None else _value(float(expected[i, j])),  # type: ignore[arg-type]
             )
             for j, f in enumerate(self.reason_feature[i])
             if f
@@ -111,6 +122,8 @@ class Scored:
             reason_points=pick(self.reason_points),
             reason_zh=pick(self.reason_zh),
             reason_en=pick(self.reason_en),
+            reason_expected=pick(self.reason_expected),
+            relative_risk=pick(self.relative_risk),
             recourse={
                 k: RecourseColumns(c.points[rows], c.grade_after[rows], c.zh[rows], c.en[rows])
                 for k, c in self.recourse.items()
@@ -165,13 +178,16 @@ def explain(
 ) -> Scored:
     scale = policy.scale
     base, contrib = model.contributions(X)
-    logit = base + row_sums(contrib.to_numpy())
-    raw_score = score_from_logit(logit, scale)
-    score = published(raw_score, scale)
+    logit = base + row_sums(contrib.to_numpy())  # the full risk: what insurance prices
+    context = set(policy.conduct.context)
+    conduct = contrib[[c for c in contrib.columns if c not in context]] if context else contrib
+    # the score: the contributions of conduct only; context sets the peer baseline
+    judged = base + row_sums(conduct.to_numpy()) if context else logit
+    score = published(score_from_logit(judged, scale), scale)
     grade = grades(policy, score)
     pts = pd.DataFrame(
-        np.multiply(contrib.to_numpy(), -scale.factor, order="F"),
-        columns=contrib.columns,
+        np.multiply(conduct.to_numpy(), -scale.factor, order="F"),
+        columns=conduct.columns,
         index=X.index,
         copy=False,
     )  # points per feature: models.scale.points, kept column-major
@@ -181,11 +197,25 @@ def explain(
         grade=grade,
         base_points=score_from_logit(base, scale),
         points=pts,
+        relative_risk=np.exp(judged - base),
     )
     if with_reasons:
-        _reasons(scored, X, policy.reasons.max_reasons)
-        scored.recourse = _recourse(model, policy, actions, X, logit)
+        _reasons(scored, X, policy.reasons.max_reasons, model.expected(X))
+        scored.recourse = _recourse(model, policy, actions, X, judged)
     return scored
+
+
+def judged_logit(model: RiskModel, policy: ScoringPolicy, X: pd.DataFrame) -> np.ndarray:
+    """The log-odds the score is read from: the model's, without the contributions of the
+    policy's context features (the full log-odds when the policy names none)."""
+    base, contrib = model.contributions(X)
+    kept = [c for c in contrib.columns if c not in set(policy.conduct.context)]
+    return base + row_sums(contrib[kept].to_numpy())
+
+
+def credit_score(model: RiskModel, policy: ScoringPolicy, X: pd.DataFrame) -> np.ndarray:
+    """The published score of each row of ``X`` (before any override)."""
+    return published(score_from_logit(judged_logit(model, policy, X), policy.scale), policy.scale)
 
 
 def _rendered(name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +227,9 @@ def _rendered(name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return zh[inverse], en[inverse]
 
 
-def _reasons(scored: Scored, X: pd.DataFrame, k: int) -> None:
+def _reasons(
+    scored: Scored, X: pd.DataFrame, k: int, expected: dict[str, np.ndarray] | None = None
+) -> None:
     work = np.array(scored.points.to_numpy(), order="C")  # rows contiguous, and ours to change
     n, k = len(work), min(k, work.shape[1])
     rows = np.arange(n)
@@ -216,6 +248,7 @@ def _reasons(scored: Scored, X: pd.DataFrame, k: int) -> None:
     cells, features = cells[by_feature], features[by_feature]
     bounds = np.searchsorted(features, np.arange(len(names) + 1))
     value = np.full(order.size, None, dtype=object)
+    peers = np.full(order.size, np.nan)
     zh = np.full(order.size, "", dtype=object)
     en = np.full(order.size, "", dtype=object)
     for j, name in enumerate(names):
@@ -227,11 +260,29 @@ def _reasons(scored: Scored, X: pd.DataFrame, k: int) -> None:
         row_values = column.to_numpy()[at // k]
         value[at] = row_values
         zh[at], en[at] = _rendered(name, row_values)
+        if expected and name in expected:  # a count judged against its peers says so
+            peers[at] = np.round(expected[name][at // k], 1)
+            zh[at], en[at] = _with_peers(zh[at], en[at], peers[at])
     scored.reason_feature = np.where(principal, np.array(names, dtype=object)[order], "")
     scored.reason_value = value.reshape(order.shape)
     scored.reason_points = np.where(principal, np.round(lost, 1), 0.0)
     scored.reason_zh = zh.reshape(order.shape)
     scored.reason_en = en.reshape(order.shape)
+    scored.reason_expected = peers.reshape(order.shape)
+
+
+def _with_peers(
+    zh: np.ndarray, en: np.ndarray, expected: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sentences with the peers' expected count after them, made once per distinct pair."""
+    keys = pd.MultiIndex.from_arrays([zh, en, expected])
+    inverse, distinct = keys.factorize()
+    zh_out = np.array([f"{z}（同行业同规模企业平均{e:.1f}）" for z, _, e in distinct], dtype=object)
+    en_out = np.array(
+        [f"{t} (enterprises of your trade and size: {e:.1f} on average)" for _, t, e in distinct],
+        dtype=object,
+    )
+    return zh_out[inverse], en_out[inverse]
 
 
 def _recourse(
@@ -246,6 +297,7 @@ def _recourse(
     now = published(score_from_logit(logit, scale), scale)
     out: dict[str, RecourseColumns] = {}
     used = set(model.features_)
+    afters: dict[str, tuple[frozenset[str], pd.DataFrame, np.ndarray]] = {}
     for action in actions.actions:
         if not action.touches & used:
             continue
@@ -256,12 +308,29 @@ def _recourse(
         en = np.full(n, "", dtype=object)
         if len(rows):
             needed = action.touches | set(action.subtract.values()) | set(action.placeholders)
+            needed |= set(EXPOSURE)  # counts are judged against the peers' expectation
             if model.steps_ is None:  # a model with interactions re-predicts from every feature
                 needed = set(X.columns)
             before = X[[c for c in X.columns if c in needed]].iloc[rows]
-            delta = model.logit_change(before, action.apply(before), action.touches)
+            changed = action.apply(before)
+            delta = model.logit_change(before, changed, action.touches)
             new = published(score_from_logit(logit[rows] + delta, scale), scale)
             gained[rows] = np.maximum(new - now[rows], 0)
+            # an action that would change the same records as one offered before is not offered
+            # again ("rectify the 2 overdue" and "rectify all 2 open" are one action)
+            touched = sorted(action.touches & set(X.columns))
+            for key, (earlier, their, their_rows) in afters.items():
+                if earlier != frozenset(touched):
+                    continue
+                common, mine, theirs = np.intersect1d(rows, their_rows, return_indices=True)
+                same = np.isclose(
+                    changed[touched].to_numpy(float)[mine],
+                    their[touched].to_numpy(float)[theirs],
+                    equal_nan=True,
+                ).all(axis=1)
+                same &= out[key].points[common] >= 1
+                gained[common[same]] = 0
+            afters[action.id] = (frozenset(touched), changed, rows)
             after[rows] = grades(policy, new)
             named = [f for f in action.placeholders if f in X.columns]
             zh[rows], en[rows] = _action_texts(action, before[named])

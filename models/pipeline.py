@@ -48,7 +48,7 @@ def train(
         history, grid, horizon_months=split["horizon_months"], label=split["label"], data_end=end
     )
     say(f"{len(X):,} rows, {int(y.sum()):,} with an accident in the next 12 months")
-    trained = fit_all(X, y, meta, config, seed=seed, say=say)
+    trained = fit_all(X, y, meta, config, seed=seed, context=policy.conduct.context, say=say)
     oracle = oracle_probability(meta, truth) if truth is not None else None
     use(tracking_uri, artifact_root, experiment)
     return log_and_register(

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 POLICY_DIR = Path(__file__).with_name("policies")
-DEFAULT = POLICY_DIR / "score-2025.1.toml"
+DEFAULT = POLICY_DIR / "score-2026.2.toml"
 Grade = Literal["A", "B", "C", "D"]
 
 
@@ -57,6 +57,11 @@ class Overrides(_Strict):
     listed_grade: Grade
     larger_accident_cap: Grade
     larger_accident_months: int = Field(gt=0)
+    score_within_grade: bool = False  # 2026.2 on: the final score lies within the final grade
+
+
+class Conduct(_Strict):
+    context: tuple[str, ...] = ()  # features that set the peer baseline and are never reasons
 
 
 class Reasons(_Strict):
@@ -70,6 +75,7 @@ class ScoringPolicy(_Strict):
     grades: tuple[GradeCut, ...]
     overrides: Overrides
     reasons: Reasons
+    conduct: Conduct = Conduct()
     sha256: str = ""
 
     @model_validator(mode="after")
@@ -85,6 +91,13 @@ class ScoringPolicy(_Strict):
 
     def grade(self, score: float) -> Grade:
         return next(g.grade for g in self.grades if score >= g.min_score)
+
+    def score_range(self, grade: str) -> tuple[int, int]:
+        """The lowest and highest published score of ``grade``."""
+        cuts = [g.min_score for g in self.grades]
+        at = [str(g.grade) for g in self.grades].index(grade)
+        top = self.scale.max_score if at == 0 else cuts[at - 1] - 1
+        return max(cuts[at], self.scale.min_score), top
 
 
 def load_policy(path: Path = DEFAULT) -> ScoringPolicy:

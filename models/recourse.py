@@ -15,7 +15,7 @@ import pandas as pd
 from features.catalogue import CATALOGUE
 from models.policy import POLICY_DIR, PolicyFileError
 
-DEFAULT = POLICY_DIR / "recourse-2026.1.toml"
+DEFAULT = POLICY_DIR / "recourse-2026.2.toml"
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Actions:
     version: str
     sha256: str
     actions: tuple[Action, ...]
-    messages: dict[str, str] = field(default_factory=dict)  # no_grade_change_zh/_en
+    messages: dict[str, str] = field(default_factory=dict)  # no_grade_change_*, clean_record_*
 
 
 def load_actions(path: Path = DEFAULT) -> Actions:

@@ -19,6 +19,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 from models.contrib import raw_contributions, step_table
+from models.exposure import Exposure
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -49,6 +50,8 @@ class RiskModel:
         additive: bool = True,
         monotone: bool = True,
         pairs: Sequence[tuple[str, str]] = (),
+        relative: Sequence[str] = (),
+        fixed_k: Mapping[str, float] | None = None,
         params: Mapping[str, Any] | None = None,
         num_boost_round: int = 1500,
         early_stopping_rounds: int = 100,
@@ -59,6 +62,8 @@ class RiskModel:
         self.additive = additive
         self.monotone = monotone
         self.pairs = tuple(pairs)
+        self.relative = tuple(relative)
+        self.fixed_k = dict(fixed_k or {})
         self.params = dict(params or {})
         self.num_boost_round = num_boost_round
         self.early_stopping_rounds = early_stopping_rounds
@@ -82,6 +87,11 @@ class RiskModel:
         if unknown:
             raise ValueError(f"pairs name unknown features: {', '.join(sorted(unknown))}")
         self.features_ = features
+        self.exposure_: Exposure | None = None
+        if self.relative:  # counts judged against the exposure (models.exposure)
+            self.exposure_ = Exposure.fit(
+                X, [f for f in self.relative if f in features], fixed_k=self.fixed_k
+            )
         index = {f: i for i, f in enumerate(features)}
         params = {**DEFAULT_PARAMS, **self.params, "seed": self.seed}
         if self.monotone:
@@ -111,8 +121,19 @@ class RiskModel:
         return self
 
     # -- prediction --------------------------------------------------------------------------
+    def judged(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` with its counts as relative rates when the model judges them against the
+        exposure (a model fitted without ``relative`` reads them as they are)."""
+        exposure = getattr(self, "exposure_", None)  # models pickled before it had none
+        return X if exposure is None else exposure.relative(X)
+
+    def expected(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Each relative count's expected value for the rows' exposure (empty without)."""
+        exposure = getattr(self, "exposure_", None)
+        return {} if exposure is None else exposure.expected(X)
+
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        frame = X[list(self.directions)].copy()
+        frame = self.judged(X[list(self.directions)]).copy()
         for name, values in self.categories.items():
             frame[name] = pd.Categorical(frame[name], categories=values)
         for name in frame.columns:
@@ -123,6 +144,7 @@ class RiskModel:
     def _columns(self, X: pd.DataFrame) -> dict[str, pd.Series]:
         """The model's columns as :meth:`prepare` makes them, without copying the frame."""
         out: dict[str, pd.Series] = {}
+        X = self.judged(X)
         for name in self.directions:
             column = X[name]
             if name in self.categories:
@@ -158,6 +180,7 @@ class RiskModel:
         if self.steps_ is None:
             return self.logit(after) - self.logit(before)
         delta = np.zeros(len(before))
+        before, after = self.judged(before), self.judged(after)
         for name in [f for f in self.features_ if f in features]:  # a fixed order of additions
             if name in self.categories:  # categories go through prepare for their codes
                 old, new = self.prepare(before)[name], self.prepare(after)[name]

@@ -6,7 +6,9 @@ The service loads by alias, never by path."""
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
@@ -57,7 +59,11 @@ class Registered:
 
 def use(tracking_uri: str, artifact_root: Path, experiment: str) -> str:
     """Point MLflow at ``tracking_uri`` and return the experiment id (created with its
-    artifacts under ``artifact_root`` when new)."""
+    artifacts under ``artifact_root`` when new). MLflow's and its store's INFO and warning
+    lines are silenced: what a run did is said by the caller."""
+    for noisy in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"mlflow(\..*)?$")
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     found = mlflow.get_experiment_by_name(experiment)
@@ -146,6 +152,8 @@ def log_and_register(
         )
         for name, m in metrics.items():
             mlflow.log_metrics({f"{name}_{k}": v for k, v in m.items() if k != "rows"})
+        exposure = getattr(model, "exposure_", None)
+        relative = {n: e.k for n, e in exposure.models.items()} if exposure else {}
         oracle_auc = None
         if oracle is not None:
             o = oracle[split.test]
@@ -154,7 +162,7 @@ def log_and_register(
             mlflow.log_metric("oracle_auc", oracle_auc)
         mlflow.log_dict(trained.pairs_tried, "interactions_tried.json")
         say("drawing the plots …")
-        aucs = {k: v["auc"] for k, v in metrics.items()}
+        aucs = {k: v["auc"] for k, v in metrics.items() if "brier" in v}
         scores = {
             "candidate": trained.test_probability,
             "unconstrained": trained.unconstrained.predict_proba(X_test),
@@ -165,6 +173,7 @@ def log_and_register(
         sample = X_test.sample(min(2000, len(X_test)), random_state=0)
         scored = explain(model, policy, actions, sample, with_reasons=False)
         shap_frame = model.prepare(sample).assign(industry=lambda f: f["industry"].cat.codes)
+        shap_frame = shap_frame[list(scored.points.columns)]  # the score's: conduct only
         _log_figure(
             plots.shap_summary(scored.points.to_numpy(), shap_frame), "plots/shap_summary.png"
         )
@@ -172,25 +181,6 @@ def log_and_register(
         card.points_table(model, policy).to_csv(out / "points_table.csv", index=False)
         mlflow.log_artifact(str(out / "points_table.csv"))
         mlflow.log_text(markdown_table(), "feature_catalogue.md")
-        mlflow.log_text(
-            card.model_card(
-                version=None,
-                metrics=metrics,
-                oracle_auc=oracle_auc,
-                split=split.dates,
-                rows={
-                    "train": int(split.train.sum()),
-                    "valid": int(split.valid.sum()),
-                    "test": int(split.test.sum()),
-                },
-                pairs=list(model.pairs),
-                gates=list(gates.reasons) or ["passed"],
-                policy=policy,
-                catalogue_version=CATALOGUE_VERSION,
-                fingerprint=fingerprint(X, y, meta),
-            ),
-            "model_card.md",
-        )
         say("logging and registering the model …")
         # the pyfunc takes industry as text (MLflow schemas have no categorical type)
         example = X_test.head(5).astype({name: str for name in model.categories})
@@ -208,4 +198,26 @@ def log_and_register(
     chosen = alias if gates.passed else "challenger"
     client.set_registered_model_alias(model_name, chosen, version)
     client.set_model_version_tag(model_name, version, "gates", "; ".join(gates.reasons) or "passed")
+    client.log_text(
+        run.info.run_id,
+        card.model_card(
+            version=version,
+            metrics=metrics,
+            oracle_auc=oracle_auc,
+            split=split.dates,
+            rows={
+                "train": int(split.train.sum()),
+                "valid": int(split.valid.sum()),
+                "test": int(split.test.sum()),
+            },
+            pairs=list(model.pairs),
+            gates=list(gates.reasons) or ["passed"],
+            policy=policy,
+            catalogue_version=CATALOGUE_VERSION,
+            fingerprint=fingerprint(X, y, meta),
+            features=list(model.features_),
+            relative=relative,
+        ),
+        "model_card.md",
+    )
     return Registered(run.info.run_id, version, chosen, gates)

@@ -18,12 +18,13 @@ from sklearn.metrics import roc_auc_score
 
 from features.catalogue import CATALOGUE
 from features.contracts import INDUSTRIES
-from models.metrics import report
+from models.exposure import BAND_LABELS, BANDS
+from models.metrics import auc_within, bootstrap, report
 from models.policy import POLICY_DIR, PolicyFileError
 from models.risk import RiskModel
 from models.scorecard import WoeScorecard
 
-DEFAULT_CONFIG = POLICY_DIR / "training-2026.1.toml"
+DEFAULT_CONFIG = POLICY_DIR / "training-2026.2.toml"
 CATEGORIES = {"industry": list(INDUSTRIES)}
 
 
@@ -36,6 +37,8 @@ class TrainingConfig:
     gates: dict[str, Any]
     lightgbm: dict[str, Any]
     exclude: tuple[str, ...] = ()
+    relative: tuple[str, ...] = ()  # counts judged against the exposure (models.exposure)
+    fixed_k: dict[str, float] = field(default_factory=dict)  # credibility constants set, not fitted
 
 
 def load_config(path: Path = DEFAULT_CONFIG) -> TrainingConfig:
@@ -50,6 +53,8 @@ def load_config(path: Path = DEFAULT_CONFIG) -> TrainingConfig:
             data["gates"],
             data.get("lightgbm", {}),
             tuple(data.get("features", {}).get("exclude", ())),
+            tuple(data.get("conduct", {}).get("relative", ())),
+            dict(data.get("conduct", {}).get("fixed_k", {})),
         )
     except (tomllib.TOMLDecodeError, KeyError) as exc:
         raise PolicyFileError(f"{path}: {exc}") from None
@@ -121,8 +126,16 @@ def fit_all(
     config: TrainingConfig,
     *,
     seed: int = 7,
+    context: tuple[str, ...] | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> Trained:
+    """Fit the candidate and the baselines. ``context`` (the scoring policy's) are the features
+    that set the peer baseline: an interaction pair never joins one of them with a conduct
+    feature, so the score can leave the context out exactly (default: the default policy's)."""
+    if context is None:
+        from models.policy import load_policy
+
+        context = load_policy().conduct.context
     split = time_split(
         meta, valid_dates=config.split["valid_dates"], test_dates=config.split["test_dates"]
     )
@@ -130,6 +143,8 @@ def fit_all(
     tr, va, te = split.train, split.valid, split.test
 
     def risk(**kwargs: Any) -> RiskModel:
+        kwargs.setdefault("relative", config.relative)
+        kwargs.setdefault("fixed_k", config.fixed_k)
         return RiskModel(
             directions(config.exclude), CATEGORIES, params=config.lightgbm, seed=seed, **kwargs
         )
@@ -142,6 +157,8 @@ def fit_all(
     gains = model.booster_.feature_importance("gain")
     top = [model.features_[i] for i in np.argsort(gains)[::-1][: config.pairs["candidates"]]]
     for a, b in itertools.combinations(top, 2):
+        if (a in context) != (b in context):
+            continue
         say(f"trying the interaction {a} × {b} …")
         trial = risk(pairs=[(a, b)]).fit(X[tr], y_[tr], X[va], y_[va])
         gain = roc_auc_score(y_[va], trial.predict_proba(X[va])) - base_auc
@@ -152,7 +169,8 @@ def fit_all(
         say(f"refitting with interactions {kept} …")
         model = risk(pairs=kept).fit(X[tr], y_[tr], X[va], y_[va])
     say("fitting the baselines (unconstrained LightGBM, WoE scorecard) …")
-    unconstrained = risk(additive=False, monotone=False).fit(X[tr], y_[tr], X[va], y_[va])
+    unconstrained = risk(additive=False, monotone=False, relative=())
+    unconstrained.fit(X[tr], y_[tr], X[va], y_[va])
     scorecard = WoeScorecard().fit(X[tr], y_[tr], categorical=list(CATEGORIES))
     p = model.predict_proba(X[te])
     metrics = {
@@ -160,7 +178,67 @@ def fit_all(
         "unconstrained": report(y_[te], unconstrained.predict_proba(X[te])),
         "scorecard": report(y_[te], scorecard.predict_proba(X[te])),
     }
+    metrics.update(peer_metrics(model, X[te], y_[te], meta["as_of"].to_numpy()[te], context))
+    say(metrics_table(metrics))
     return Trained(model, unconstrained, scorecard, split, metrics, pairs_tried, p)
+
+
+def peer_groups(X: pd.DataFrame) -> np.ndarray:
+    """Each row's peer group, ``industry/band`` (the headcount bands of models.exposure)."""
+    band = np.searchsorted(np.asarray(BANDS), X["employees"].fillna(0).to_numpy(), side="left")
+    labels = np.array(BAND_LABELS, dtype=object)[band]
+    return (X["industry"].astype(str).to_numpy().astype(object) + "/" + labels).astype(str)
+
+
+def peer_metrics(
+    model: RiskModel, X: pd.DataFrame, y: np.ndarray, dates: np.ndarray, context: tuple[str, ...]
+) -> dict[str, dict[str, float]]:
+    """Test metrics with bootstrap 95 % intervals over the test dates: the full probability's AUC,
+    and the credit score's (conduct only) overall and within peer groups beside the full
+    probability's within the same groups."""
+    base, contrib = model.contributions(X)
+    full = base + contrib.to_numpy().sum(axis=1)
+    kept = [c for c in contrib.columns if c not in set(context)]
+    judged = base + contrib[kept].to_numpy().sum(axis=1)
+    groups = peer_groups(X)
+    lo, hi = bootstrap(y, full, roc_auc_score, strata=dates)
+    w_lo, w_hi = bootstrap(y, judged, auc_within, strata=dates, extra=groups)
+    f_lo, f_hi = bootstrap(y, full, auc_within, strata=dates, extra=groups)
+    return {
+        "candidate_interval": {"auc_lo": lo, "auc_hi": hi},
+        "credit_score": {
+            "auc": float(roc_auc_score(y, judged)),
+            "auc_within_peers": auc_within(y, judged, groups),
+            "auc_within_peers_lo": w_lo,
+            "auc_within_peers_hi": w_hi,
+            "full_auc_within_peers": auc_within(y, full, groups),
+            "full_auc_within_peers_lo": f_lo,
+            "full_auc_within_peers_hi": f_hi,
+        },
+    }
+
+
+def metrics_table(metrics: dict[str, dict[str, float]]) -> str:
+    """The test metrics as the terminal shows them after ``train``."""
+    lines = [f"{'model':<16}{'AUC':>8}{'KS':>8}{'Brier':>8}{'log loss':>10}{'ECE':>8}"]
+    for name, m in metrics.items():
+        if "brier" in m:
+            lines.append(
+                f"{name:<16}{m['auc']:>8.4f}{m['ks']:>8.4f}{m['brier']:>8.4f}"
+                f"{m['log_loss']:>10.4f}{m['ece']:>8.4f}"
+            )
+    if "candidate_interval" in metrics:
+        i = metrics["candidate_interval"]
+        lines.append(f"candidate AUC 95 % interval: {i['auc_lo']:.4f}–{i['auc_hi']:.4f}")
+    if "credit_score" in metrics:
+        c = metrics["credit_score"]
+        lines.append(
+            f"AUC within peer groups: credit score {c['auc_within_peers']:.4f} "
+            f"({c['auc_within_peers_lo']:.4f}–{c['auc_within_peers_hi']:.4f}), full probability "
+            f"{c['full_auc_within_peers']:.4f} "
+            f"({c['full_auc_within_peers_lo']:.4f}–{c['full_auc_within_peers_hi']:.4f})"
+        )
+    return "\n".join(lines)
 
 
 def oracle_probability(meta: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:

@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import CATALOGUE
-from models.explain import explain, grades
+from models.explain import credit_score, explain, grades
 from models.policy import ScoringPolicy
 from models.recourse import Actions
-from models.scale import published, score_from_logit
 from models.training import Trained
 
 
@@ -63,9 +62,7 @@ def test_recourse_points_are_what_rescoring_gives(
         for item in scored.recourse_of(i):
             offered += 1
             after = by_id[item.action].apply(X.iloc[[i]])
-            new = published(
-                score_from_logit(trained.model.logit(after), policy.scale), policy.scale
-            )[0]
+            new = credit_score(trained.model, policy, after)[0]
             assert item.points == new - scored.score[i] and item.points >= 1
             assert item.grade_after == grades(policy, np.array([new]))[0]
             assert item.changes_grade == (item.grade_after != scored.grade[i])

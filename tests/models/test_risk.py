@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 from experiments.simulate import World
 from features.pit import as_of
 from features.store import History
-from models.explain import explain
+from models.explain import explain, judged_logit
 from models.gates import judge, monotonicity_violations
 from models.policy import ScoringPolicy, load_policy
 from models.recourse import Actions, load_actions
@@ -77,8 +77,9 @@ def test_points_add_up_to_the_score(
     X = data[0].head(500)
     scored = explain(trained.model, policy, actions, X, with_reasons=False)
     unclamped = scored.base_points + scored.points.sum(axis=1).to_numpy()
-    expected = score_from_logit(trained.model.logit(X), policy.scale)
+    expected = score_from_logit(judged_logit(trained.model, policy, X), policy.scale)
     np.testing.assert_allclose(unclamped, expected, atol=1e-6)
+    assert not set(policy.conduct.context) & set(scored.points.columns)  # context sets the base
     inside = (expected > policy.scale.min_score) & (expected < policy.scale.max_score)
     assert np.all(np.abs(scored.score[inside] - unclamped[inside]) <= 0.5)
 
