@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from features.catalogue import CATALOGUE
 from features.grades import GRADE_ORDER, accident_grades
 from features.pit import as_of as features_as_of
 from features.store import History, read_history
 from models.champion import Loaded
-from models.explain import Scored, explain
+from models.explain import Reason, Scored, explain
 from models.policy import ScoringPolicy
 from models.recourse import Actions
 from registry.index import InForce, by_code, index_for
@@ -49,9 +50,13 @@ class ScoreDecision:
     model_version: str
     policy_version: str
     versions: dict[str, str] = field(default_factory=dict)
+    model_score: int | None = None  # before an override held the score within its grade
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.model_score is None:  # decisions of policies before 2026.2 had no such field
+            del out["model_score"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -204,14 +209,17 @@ def _decision(
                 f"on a joint-punishment list ({rules_in_force}): grade {grade}",
             )
         )
+    model_score = int(scored.score[i])
+    score = held(scorer.policy, model_score, grade)
+    conduct = bool(scorer.policy.conduct.context)
     return ScoreDecision(
         uscc=uscc,
         as_of=as_of,
         probability=float(scored.probability[i]),
-        score=int(scored.score[i]),
+        score=score,
         model_grade=model_grade,
         grade=grade,
-        reasons=[asdict(r) for r in scored.reasons_of(i)],
+        reasons=[_reason(r, conduct) for r in scored.reasons_of(i)],
         recourse=[asdict(r) for r in scored.recourse_of(i)],
         recourse_note=_note(scorer, scored, i, listed),
         overrides=overrides,
@@ -219,7 +227,26 @@ def _decision(
         model_version=scorer.loaded.version,
         policy_version=scorer.policy.version,
         versions=scorer.versions,
+        model_score=model_score if scorer.policy.overrides.score_within_grade else None,
     )
+
+
+def held(policy: ScoringPolicy, score: int, grade: str) -> int:
+    """The published score of a decision whose grade is ``grade``: within that grade's range when
+    the policy says so (a listed enterprise's D is not shown beside a B's score)."""
+    if not policy.overrides.score_within_grade:
+        return score
+    lo, hi = policy.score_range(grade)
+    return int(min(max(score, lo), hi))
+
+
+def _reason(reason: Reason, conduct: bool) -> dict[str, Any]:
+    """A reason as decisions record it: with its code and the peers' expected count from the
+    conduct score on (2026.2), as before for the policies before it."""
+    out = asdict(reason)
+    if not conduct:
+        del out["code"], out["expected"]
+    return out
 
 
 def _note(scorer: Scorer, scored: Scored, i: int, listed: list[InForce]) -> dict[str, str] | None:
@@ -236,7 +263,22 @@ def _note(scorer: Scorer, scored: Scored, i: int, listed: list[InForce]) -> dict
     if any(r.changes_grade for r in scored.recourse_of(i)):
         return None
     messages = scorer.actions.messages
+    if not scored.reasons_of(i) and "clean_record_zh" in messages:
+        return {"zh": messages["clean_record_zh"], "en": messages["clean_record_en"]}
     return {"zh": messages["no_grade_change_zh"], "en": messages["no_grade_change_en"]}
+
+
+def final_scores(scorer: Scorer, batch: Batch) -> np.ndarray:
+    """The published score of each decision: held within its final grade's range when the
+    policy says so (the same as :func:`held`, vectorised)."""
+    grade, _ = final_grades(scorer, batch)
+    score = batch.scored.score.astype(np.int64)
+    if not scorer.policy.overrides.score_within_grade or not len(score):
+        return score
+    bounds = {g.grade: scorer.policy.score_range(g.grade) for g in scorer.policy.grades}
+    lo = np.fromiter((bounds[g][0] for g in grade), np.int64, len(grade))
+    hi = np.fromiter((bounds[g][1] for g in grade), np.int64, len(grade))
+    return np.clip(score, lo, hi)
 
 
 def final_grades(scorer: Scorer, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
@@ -265,7 +307,8 @@ def frame(scorer: Scorer, batch: Batch, *, reasons: int = 4, actions: int = 2) -
             "uscc": batch.usccs,
             "as_of": batch.as_of,
             "probability": s.probability,
-            "score": s.score,
+            "score": final_scores(scorer, batch),
+            "model_score": s.score,
             "model_grade": s.grade,
             "grade": grade,
             "overrides": codes,
@@ -279,6 +322,9 @@ def frame(scorer: Scorer, batch: Batch, *, reasons: int = 4, actions: int = 2) -
         assert s.reason_en is not None
         for j in range(min(reasons, s.reason_feature.shape[1])):
             out[f"reason{j + 1}_feature"] = s.reason_feature[:, j]
+            out[f"reason{j + 1}_code"] = [
+                CATALOGUE[f].code if f else 0 for f in s.reason_feature[:, j]
+            ]
             out[f"reason{j + 1}_points"] = s.reason_points[:, j]
             out[f"reason{j + 1}_zh"] = s.reason_zh[:, j]
             out[f"reason{j + 1}_en"] = s.reason_en[:, j]

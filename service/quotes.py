@@ -29,7 +29,14 @@ from registry.errors import PolicyError
 from registry.index import InForce
 from registry.policy import find_policy
 from service.books import Books
-from service.decisions import Listings, Scorer, score_batch
+from service.decisions import (
+    Batch,
+    Listings,
+    Scorer,
+    final_grades,
+    final_scores,
+    score_batch,
+)
 from service.errors import NotFound, ServiceError
 
 SURCHARGE_DOMAIN = "insurance_surcharge"
@@ -107,7 +114,7 @@ class Quote:
     premium_cny: float
     probability: float
     score: int
-    grade: str  # the model's grade; the quote prices the probability, not the grade
+    grade: str  # the decision's grade, overrides applied; the quote prices the probability
     reasons: list[dict[str, Any]]  # the score's principal reasons, behind the model-risk factor
     listings: list[str]  # entry ids in force at as_of
     tariff_version: str
@@ -289,6 +296,7 @@ def _group(
         ],
         "insured_amount_cny": [float(r.insured_amount_cny) for r in asked],
         "probability": [float(batch.scored.probability[at[r.uscc]]) for r in asked],
+        "conduct_risk": [float(_relative(batch)[at[r.uscc]]) for r in asked],
         "honours": [r.honours for r in asked],
         "listed": [bool(surcharged.get(r.uscc)) for r in asked],
         "listing_rules": [_rules(surcharged.get(r.uscc, [])) for r in asked],
@@ -300,6 +308,9 @@ def _group(
     inputs = {k: _native(v) for k, v in columns.items()}
     priced = {k: _native(v) for k, v in price_columns(tariff, columns).items()}
     end = period_end(start)
+    # the decision's grade and score, overrides applied: what every other surface shows
+    final_grade, _ = final_grades(quoter.scorer, batch)
+    final_score = final_scores(quoter.scorer, batch)
     quotes = []
     for j, r in enumerate(asked):
         row_in = {k: v[j] for k, v in inputs.items()}
@@ -336,8 +347,8 @@ def _group(
                 previous_rate=r.previous_rate,
                 premium_cny=float(row["premium_cny"]),
                 probability=float(batch.scored.probability[i]),
-                score=int(batch.scored.score[i]),
-                grade=str(batch.scored.grade[i]),
+                score=int(final_score[i]),
+                grade=str(final_grade[i]),
                 reasons=reasons,
                 listings=[x.entry_id for x in batch.listings.get(r.uscc, [])],
                 tariff_version=tariff.version,
@@ -411,3 +422,10 @@ def frame(quotes: Sequence[Quote]) -> pd.DataFrame:
         )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _relative(batch: Batch) -> np.ndarray:
+    """The credit score's relative risk of each scored enterprise (1 where a model scored without
+    one: the tariffs that price it need a model that gives it)."""
+    risk = batch.scored.relative_risk
+    return np.ones(len(batch.usccs)) if risk is None else risk

@@ -106,12 +106,14 @@ def score_output(
             session, scorer, as_of=as_of, usccs=[uscc], history=history, listings=listings
         )
     d = decisions_of(scorer, batch)[0]
+    held = {} if d.model_score is None else {"model_score": d.model_score}  # 2026.2 on
     return {
         "uscc": d.uscc,
         "as_of": d.as_of.isoformat(),
         "score": d.score,
         "grade": d.grade,
         "model_grade": d.model_grade,
+        **held,
         "probability": d.probability,
         "reasons": [{k: _json(v) for k, v in r.items()} for r in d.reasons],
         "recourse": d.recourse,

@@ -35,6 +35,15 @@ class Reason(BaseModel):
     )
     zh: str = Field(description="the reason in Chinese")
     en: str = Field(description="the reason in English")
+    code: int | None = Field(
+        default=None,
+        description="the catalogue's stable reason code (never reused); null before policy 2026.2",
+    )
+    expected: float | None = Field(
+        default=None,
+        description="for a count judged against peers: what enterprises of the same industry and "
+        "size band have on average (null: not a count judged so)",
+    )
 
 
 class RecourseOut(BaseModel):
@@ -80,6 +89,11 @@ class ScoreOut(BaseModel):
     score: int = Field(description="within the policy's range, higher is safer")
     grade: Grade = Field(description="after overrides")
     model_grade: Grade = Field(description="the model's, before overrides")
+    model_score: int | None = Field(
+        default=None,
+        description="the model's score before an override held it within the final grade "
+        "(policy 2026.2 on; null before)",
+    )
     probability: float = Field(description="P(accident within 12 months)")
     reasons: list[Reason] = Field(description="at most 4, each a model feature with its points")
     recourse: list[RecourseOut] = Field(description="what would raise the score")

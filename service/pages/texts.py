@@ -112,6 +112,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "cond_term_served": {"zh": "自公开之日起已满规定期限", "en": "Minimum time since publication"},
     "cond_penalties_fulfilled": {"zh": "行政处罚已履行完毕", "en": "Penalty carried out"},
     "cond_hazards_rectified": {"zh": "隐患已整改", "en": "Hazards rectified"},
+    "reason_code": {"zh": "原因代码（长期不变）", "en": "reason code (never reused)"},
     "cond_no_new_event": {"zh": "列入后无新的失信行为", "en": "No new listing event"},
     "cond_commitment_signed": {"zh": "已签署信用承诺书", "en": "Credit commitment signed"},
     "commitment_with_application": {
