@@ -33,7 +33,10 @@ from features.contracts import INDUSTRIES
 from features.pit import as_of as features_as_of
 from features.store import History
 from features.training import as_of_grid, training_set
+from models.explain import explain
 from models.plots import plt
+from models.policy import load_policy
+from models.recourse import load_actions
 from models.risk import RiskModel
 from models.tariff import Tariff, load_tariff, price, record_inputs, tariffs
 from models.tracking import use
@@ -137,7 +140,10 @@ def book(
     history = History.from_frames(world.tables)
     grid = as_of_grid(history, period_start, period_start)
     usccs = list(grid["uscc"])
-    probability = model.predict_proba(features_as_of(history, grid))
+    X = features_as_of(history, grid)
+    scored = explain(model, load_policy(), load_actions(), X, with_reasons=False)
+    probability = scored.probability
+    conduct = np.ones(len(X)) if scored.relative_risk is None else scored.relative_risk
     end = (pd.Timestamp(period_start) + pd.DateOffset(years=1) - pd.Timedelta(days=1)).date()
     out = pd.DataFrame({"uscc": usccs, "probability": probability})
     for i, tariff in enumerate(schemes):
@@ -153,6 +159,7 @@ def book(
             headcount=inputs["employees"].astype(int),
             insured_amount_cny=INSURED_AMOUNT,
             probability=probability,
+            conduct_risk=conduct,
             honours="none",
             listed=False,  # no registry is run on the simulated extract
             previous_rate=np.nan,

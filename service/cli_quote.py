@@ -137,7 +137,7 @@ def quote(
     ] = None,
     tariff: Annotated[
         str, typer.Option(help="tariff file, or a stem under models/policies/")
-    ] = "tariff-2026.1",
+    ] = "tariff-2026.2",
     as_json: Annotated[bool, typer.Option("--json", help="print the full quote as JSON")] = False,
     engine_name: Annotated[
         Literal[ENGINES],  # type: ignore[valid-type]

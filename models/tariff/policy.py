@@ -28,7 +28,7 @@ from features.contracts import INDUSTRIES
 from features.grades import GRADE_ORDER
 from models.policy import POLICY_DIR, PolicyFileError
 
-DEFAULT = POLICY_DIR / "tariff-2026.1.toml"
+DEFAULT = POLICY_DIR / "tariff-2026.2.toml"
 HONOURS = ("none", "city", "province")
 # the most any tariff may insure a person for, and insure at once: the arithmetic stays finite
 MAX_INSURED_AMOUNT_CNY = 1e10
@@ -76,6 +76,11 @@ class SizeBands(_Strict):
 
 class ModelRisk(_Strict):
     enabled: bool
+    # "probability": the model's P against the reference of the industry and size band (2026.1);
+    # "conduct": the credit score's relative risk, the odds its conduct gives against an average
+    # enterprise of the same exposure, read off the score (2026.2): no reference table, and the
+    # base rate alone prices the exposure
+    basis: Literal["probability", "conduct"] = "probability"
     credibility_k: float = Field(gt=0)  # headcount at which the credibility weight is 1/2
     relative_floor: float = Field(gt=0)  # relative risk is clipped to [floor, cap] first
     relative_cap: float = Field(gt=0)

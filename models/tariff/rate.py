@@ -26,6 +26,7 @@ INPUTS = (
     "headcount",  # insured persons (all employees at the same amount)
     "insured_amount_cny",  # death/disability limit per person
     "probability",  # the model's P(responsible accident within 12 months)
+    "conduct_risk",  # the credit score's relative risk: its conduct's odds against its peers'
     "accident_grade",  # worst grade in the experience window, "" when none
     "standardization_grade",  # 1, 2, 3 or empty
     "honours",  # none, city, province
@@ -52,7 +53,8 @@ def _outside(values: np.ndarray, allowed: Any) -> np.ndarray:
 
 
 def _check(tariff: Tariff, x: Columns) -> None:
-    missing = [c for c in INPUTS if c not in x]
+    optional = () if tariff.factors.model_risk.basis == "conduct" else ("conduct_risk",)
+    missing = [c for c in INPUTS if c not in x and c not in optional]
     if missing:
         raise PricingError(f"missing input column(s) {missing}")
     problems = {
@@ -69,6 +71,8 @@ def _check(tariff: Tariff, x: Columns) -> None:
     if tariff.factors.model_risk.enabled:
         p = x["probability"]
         problems["probability"] = ~((p >= 0) & (p <= 1))
+        if tariff.factors.model_risk.basis == "conduct":
+            problems["conduct_risk"] = ~(x["conduct_risk"] > 0)
     for column, bad in problems.items():
         if bad.any():
             raise PricingError(f"{column}: invalid value in {_rows(bad)}")
@@ -117,9 +121,12 @@ def price_columns(tariff: Tariff, inputs: Columns) -> dict[str, np.ndarray]:
     }
     m = f.model_risk
     if m.enabled:
-        reference = tariff.table("reference")[industry, band]
-        p = x["probability"]
-        relative = np.clip(p / reference, m.relative_floor, m.relative_cap)
+        if m.basis == "conduct":
+            reference = np.full(rows, np.nan)
+            relative = np.clip(x["conduct_risk"], m.relative_floor, m.relative_cap)
+        else:
+            reference = tariff.table("reference")[industry, band]
+            relative = np.clip(x["probability"] / reference, m.relative_floor, m.relative_cap)
         weight = n / (n + m.credibility_k)
     else:
         reference = relative = np.full(rows, np.nan)

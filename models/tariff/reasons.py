@@ -37,7 +37,32 @@ def factors(tariff: Tariff, inputs: dict[str, Any], priced: dict[str, Any]) -> l
     zh_industry = INDUSTRIES[industry][0]
     m = tariff.factors.model_risk
     f = float(priced["f_model_risk"])
-    if m.enabled:
+    if m.enabled and m.basis == "conduct":
+        rel, z, n = (
+            float(priced["relative_risk"]),
+            float(priced["credibility"]),
+            inputs["headcount"],
+        )
+        out.append(
+            Factor(
+                "model_risk",
+                f,
+                f"信用分所反映的安全行为相对风险为{rel:.2f}（同行业、同规模企业平均为1）；"
+                f"从业人员{n}人的可信度为{z:.2f}，系数{f:.3f}",
+                f"relative risk of the conduct the credit score measures {rel:.2f} (1 for an "
+                f"average enterprise of its trade and size; held within {m.relative_floor}–"
+                f"{m.relative_cap}); credibility {z:.2f} for {n} persons "
+                f"(K = {m.credibility_k:g}): ×{f:.3f}",
+                {
+                    "probability": float(inputs["probability"]),
+                    "relative_risk": rel,
+                    "credibility": z,
+                    "credibility_k": m.credibility_k,
+                    "basis": "conduct",
+                },
+            )
+        )
+    elif m.enabled:
         p, ref = float(inputs["probability"]), float(priced["reference"])
         rel, z, n = (
             float(priced["relative_risk"]),

@@ -33,7 +33,8 @@ from models.tariff.experience import window
 from models.tariff.rate import price_columns
 from models.training import Trained
 
-TARIFF = load_tariff()
+TARIFF = load_tariff("tariff-2026.1")  # prices the probability against a reference table
+CONDUCT = load_tariff()  # 2026.2, the default: prices the credit score's relative risk
 FUYANG = load_tariff("tariff-fuyang-2026.1")
 
 
@@ -43,6 +44,7 @@ def inputs(n: int = 1, **overrides: object) -> pd.DataFrame:
         "headcount": 200,
         "insured_amount_cny": 500_000.0,
         "probability": 0.05,
+        "conduct_risk": 1.0,
         "accident_grade": "",
         "standardization_grade": np.nan,
         "honours": "none",
@@ -58,8 +60,13 @@ def one(tariff: Tariff = TARIFF, **overrides: object) -> pd.Series:
 
 
 def test_shipped_tariffs_load_with_version_and_hash() -> None:
-    assert [p.name for p in tariffs()] == ["tariff-2026.1.toml", "tariff-fuyang-2026.1.toml"]
+    assert [p.name for p in tariffs()] == [
+        "tariff-2026.1.toml",
+        "tariff-2026.2.toml",
+        "tariff-fuyang-2026.1.toml",
+    ]
     assert TARIFF.version == "2026.1" and len(TARIFF.sha256) == 64
+    assert CONDUCT.version == "2026.2" and CONDUCT.sha256 != TARIFF.sha256
     assert TARIFF.unit == "permille_of_insured_amount"
     assert set(TARIFF.insurance.compulsory_industries) == COMPULSORY_INDUSTRIES
     assert TARIFF.insurance.min_insured_amount_cny == 400_000
@@ -117,6 +124,27 @@ def test_model_risk_is_relative_risk_blended_by_credibility() -> None:
     assert one(probability=0.99)["relative_risk"] == m.relative_cap
     # switched off (Fuyang), the factor is 1 whatever the probability
     assert one(FUYANG, probability=0.9)["f_model_risk"] == 1.0
+
+
+def test_the_conduct_tariff_prices_exposure_and_conduct_once_each() -> None:
+    m = CONDUCT.factors.model_risk
+    assert CONDUCT.version == "2026.2" and m.basis == "conduct"
+    # the conduct factor: the score's relative risk, blended by credibility
+    r = one(CONDUCT, headcount=int(m.credibility_k), conduct_risk=2.0)
+    assert r["relative_risk"] == pytest.approx(2.0) and r["f_model_risk"] == pytest.approx(1.5)
+    # headcount moves the exposure only: the band and base rate, credibility and premium, never
+    # the relative risk (2026.1 divided the same probability by the new band's reference)
+    small, large = (one(CONDUCT, headcount=h, conduct_risk=2.0) for h in (50, 174))
+    assert small["relative_risk"] == large["relative_risk"] == pytest.approx(2.0)
+    assert small["size_band"] != large["size_band"]
+    before = [one(TARIFF, headcount=h, probability=0.05)["relative_risk"] for h in (50, 174)]
+    assert before[0] != before[1]
+    # the probability still prices nothing twice: it is not read by the conduct factor
+    assert one(CONDUCT, conduct_risk=1.0, probability=0.9)["f_model_risk"] == 1.0
+    with pytest.raises(PricingError, match="conduct_risk"):
+        price(CONDUCT, inputs().drop(columns="conduct_risk"))
+    with pytest.raises(PricingError, match="conduct_risk: invalid value"):
+        price(CONDUCT, inputs(conduct_risk=0.0))
 
 
 def test_accident_experience_standardization_honours_and_listing() -> None:

@@ -110,11 +110,15 @@ def test_a_quote_end_to_end_and_a_batch_equals_one_by_one(
     assert q.premium_cny == pytest.approx(
         q.insured_amount_cny * q.headcount * q.rate / 1000, abs=0.01
     )
-    assert (q.tariff_version, q.tariff_sha256, q.model_version) == ("2026.1", TARIFF.sha256, "test")
+    assert (q.tariff_version, q.tariff_sha256, q.model_version) == (
+        TARIFF.version,
+        TARIFF.sha256,
+        "test",
+    )
     assert q.versions["tariff"] == TARIFF.label and q.inputs["as_of"] == "2025-12-31"
 
     table = frame(batch)
-    assert list(table["uscc"]) == codes and (table["tariff_version"] == "2026.1").all()
+    assert list(table["uscc"]) == codes and (table["tariff_version"] == TARIFF.version).all()
     low, high = TARIFF.band.floor, TARIFF.band.cap
     assert (
         (table["rate"] >= table["base_rate"] * low - 1e-12)
@@ -232,7 +236,7 @@ def test_the_command_quotes_one_and_a_book(cli_db: CliRunner, world: World, tmp_
         ],
     )
     assert one.exit_code == 0, one.output
-    assert "premium" in one.output and "tariff 2026.1" in one.output
+    assert "premium" in one.output and f"tariff {TARIFF.version}" in one.output
     book = tmp_path / "book.csv"
     pd.DataFrame({"uscc": codes, "honours": ["city"] * 30}).to_csv(book, index=False)
     out = tmp_path / "quotes.csv"
