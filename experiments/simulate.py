@@ -71,7 +71,9 @@ Inspections, violations, penalties
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -97,6 +99,21 @@ class World:
     # responsible_accidents, culture (latent, higher is safer)
     start: dt.date  # first day of the history
     end: dt.date  # last day of the history: the extract's date
+
+    def partial(self, tables: Collection[str]) -> World:
+        """The extract a registry holding only ``tables`` would give (enterprises always): the
+        other tables left out, and references into them emptied."""
+        unknown = set(tables) - set(TABLES)
+        if unknown:
+            raise ValueError(f"not history tables: {sorted(unknown)}; choose from {list(TABLES)}")
+        kept = {"enterprises", *tables}
+        out = {}
+        for name, frame in self.tables.items():
+            if name not in kept:
+                continue
+            dropped = [c for c, t in TABLES[name].references.items() if t not in kept]
+            out[name] = frame.assign(**{c: None for c in dropped}) if dropped else frame
+        return dataclasses.replace(self, tables=out)
 
 
 def simulate(
@@ -136,7 +153,7 @@ def write_world(world: World, out: Path, fmt: Literal["csv", "parquet"] = "csv")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = {}
-    for name in TABLES:
+    for name in [t for t in TABLES if t in world.tables]:
         frame = world.tables[name]
         if fmt == "csv":
             output.write_csv(frame, out / f"{name}.csv")

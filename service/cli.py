@@ -59,6 +59,13 @@ def simulate(
         Literal[WORLD_FORMATS],  # type: ignore[valid-type]
         typer.Option("--format", help="file format"),
     ] = "csv",
+    only: Annotated[
+        str | None,
+        typer.Option(
+            help="a partial extract: these tables only, comma-separated (enterprises always), "
+            "e.g. violations,accidents"
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic province: the history tables, truth.csv (true accident risk) and a
     manifest.json with every file's rows and sha256."""
@@ -66,7 +73,17 @@ def simulate(
     from experiments.simulate import write_world
 
     kwargs = {"end": end.date()} if end else {}
+    tables = [t.strip() for t in only.split(",") if t.strip()] if only else None
+    from features.contracts import TABLES
+
+    if tables and set(tables) - set(TABLES):
+        unknown = sorted(set(tables) - set(TABLES))
+        raise typer.BadParameter(
+            f"--only: not history tables: {unknown}; choose from {list(TABLES)}"
+        )
     world = run(enterprises, years, seed, progress=sys.stderr.isatty(), **kwargs)
+    if tables:
+        world = world.partial(tables)
     write_world(world, out, format)  # type: ignore[arg-type]
     sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in world.tables.items())
     typer.echo(f"wrote {out}: {sizes}")
