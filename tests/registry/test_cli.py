@@ -198,7 +198,7 @@ def test_cli_export_never_writes_a_formula(db, frozen, tmp_path):
     assert cell["entry_id"].value == entry_id and cell["published_on"].value.year == 2024
     assert json.loads((tmp_path / "list.json").read_text("utf-8"))[0]["department"] == DEPT
     assert pd.read_parquet(tmp_path / "list.parquet")["name"].tolist() == [INJECTED]
-    back = pd.read_csv(tmp_path / "list.csv", encoding="utf-8-sig")
+    back = pd.read_csv(tmp_path / "list.csv", encoding="utf-8-sig", dtype={"uscc": str})
     assert back["name"].tolist() == [f"'{INJECTED}"] and back["uscc"].tolist() == [db]
 
 

@@ -93,9 +93,8 @@ def test_a_worker_killed_mid_batch_loses_nothing(db: Db) -> None:
     assert len(twice) <= NotifySettings().concurrency
 
 
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)  # row locks (SKIP LOCKED)
 def test_two_workers_never_send_one_event_at_once(db: Db) -> None:
-    if db.backend != "postgresql":
-        pytest.skip("row locks: PostgreSQL")
     receiver = Receiver(delay=0.002).start()
     codes = _events(db, "2", 200)
     insurer = new_key(db, "insurer")
