@@ -22,7 +22,7 @@ from sklearn.metrics import roc_auc_score
 from experiments.simulate import World, simulate
 from features.store import History
 from features.training import as_of_grid, training_set
-from models.explain import explain
+from models.explain import explain, judged_logit
 from models.metrics import auc_within, bootstrap
 from models.policy import POLICY_DIR, load_policy
 from models.recourse import load_actions
@@ -83,7 +83,7 @@ def main(enterprises: int = 30_000, years: int = 6, seed: int = 7) -> dict[str, 
     dates = meta["as_of"].to_numpy()[te]
     groups = peer_groups(Xt)
     scored = explain(now.model, policy, actions, Xt)
-    judged = -scored.score.astype(float) - 1e-6 * scored.probability  # higher is riskier
+    judged = judged_logit(now.model, policy, Xt)  # the score's log-odds: higher is riskier
     oracle = oracle_probability(meta, world.truth)[te]
     known = ~np.isnan(oracle)
     rows = [
