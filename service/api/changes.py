@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from service.api.deps import SessionDep, today_of
 from service.api.inputs import STRICT, Line
 from service.api.responses import errors
+from service.api.schemas import UtcDatetime
 from service.api.watchlists import NotifyDep
 from service.auth import allow
 from service.keys import Principal
@@ -80,7 +81,7 @@ class SubscriptionIn(BaseModel):
 class SubscriptionOut(BaseModel):
     subscription_id: str = Field(description="the subscription's id")
     url: str = Field(description="where events are POSTed")
-    created_at: dt.datetime = Field(description="when it was made: events recorded after it go")
+    created_at: UtcDatetime = Field(description="when it was made: events recorded after it go")
     after_event: int = Field(description="the last event before it: later ones are delivered")
 
 
@@ -90,7 +91,7 @@ class SubscriptionCreated(SubscriptionOut):
 
 class AttemptOut(BaseModel):
     number: int = Field(description="1, 2, … within the delivery")
-    started_at: dt.datetime = Field(description="when the POST began (UTC)")
+    started_at: UtcDatetime = Field(description="when the POST began (UTC)")
     milliseconds: int = Field(description="how long it took")
     status_code: int | None = Field(description="the receiver's HTTP status; null: no answer")
     error: str | None = Field(description="why it failed; null: delivered")
@@ -102,9 +103,9 @@ class DeliveryOut(BaseModel):
     uscc: str = Field(description='the event\'s code ("" for none): order is kept per code')
     state: str = Field(description='"pending", "delivered" or "dead" (replayable)')
     attempts: int = Field(description="attempts since it was made or last replayed")
-    next_attempt_at: dt.datetime = Field(description="when it is next tried, if pending")
+    next_attempt_at: UtcDatetime = Field(description="when it is next tried, if pending")
     last_error: str | None = Field(description="the last failure, if any")
-    delivered_at: dt.datetime | None = Field(description="when the receiver accepted it")
+    delivered_at: UtcDatetime | None = Field(description="when the receiver accepted it")
     attempt_log: list[AttemptOut] = Field(
         default_factory=list, description="every attempt (one delivery's answer only)"
     )
@@ -195,7 +196,7 @@ def deliveries(
         return [_delivery(r) for r in rows]
 
 
-DeliveryId = Annotated[int, Path(ge=1, le=2**62, description="the delivery's id")]
+DeliveryId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the delivery's id")]
 
 
 @router.get("/v1/webhooks/deliveries/{delivery_id}", response_model=DeliveryOut, responses=ERRORS)

@@ -4,7 +4,6 @@ named; one bad code and nothing changes); an enterprise key watches only itself.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field
 from service.api.deps import SessionDep
 from service.api.inputs import STRICT, Line
 from service.api.responses import errors
+from service.api.schemas import UtcDatetime
 from service.auth import allow
 from service.keys import Principal
 from service.notify import watch
@@ -48,7 +48,7 @@ class WatchlistOut(BaseModel):
     watchlist_id: str = Field(description="the watchlist's id")
     name: str = Field(description="its name, unique for the key")
     codes: int = Field(description="how many codes it holds")
-    created_at: dt.datetime = Field(description="when it was made (server time, UTC)")
+    created_at: UtcDatetime = Field(description="when it was made (server time, UTC)")
 
 
 class CodesChanged(BaseModel):

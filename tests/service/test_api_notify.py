@@ -151,12 +151,17 @@ def test_a_grade_change_between_two_books_is_announced_once(api: Api, scorer, fr
         on_built=lambda s, book: announce_book(made, s, book, today=frozen.day),
     )
     policy = find_policy("mem11")
+    from service.decisions import score_batch
+
     with api.session.begin_nested():
-        proposal = next(
+        proposals = [
             p
             for p in evaluate(api.session, policy=policy, as_of=END)
             if p.uscc != api.province.listed
-        )
+        ]
+        # one whose grade a listing changes: not graded D already by its conduct
+        batch = score_batch(api.session, scorer, as_of=AS_OF, usccs=[p.uscc for p in proposals])
+        proposal = next(p for p, g in zip(proposals, batch.scored.grade, strict=True) if g != "D")
     code = proposal.uscc
     insurer = api.key("insurer")
     api.client.post(
