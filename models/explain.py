@@ -261,7 +261,7 @@ def _reasons(
         value[at] = row_values
         zh[at], en[at] = _rendered(name, row_values)
         if expected and name in expected:  # a count judged against its peers says so
-            peers[at] = np.round(expected[name][at // k], 1)
+            peers[at] = np.round(expected[name][at // k], 2)
             zh[at], en[at] = _with_peers(zh[at], en[at], peers[at])
     scored.reason_feature = np.where(principal, np.array(names, dtype=object)[order], "")
     scored.reason_value = value.reshape(order.shape)
@@ -271,15 +271,25 @@ def _reasons(
     scored.reason_expected = peers.reshape(order.shape)
 
 
+def _peers(expected: float) -> str:
+    """The peers' expected count as people read it: two decimals below one (0.04, not 0.0)."""
+    return f"{expected:.2f}" if expected < 1 else f"{expected:.1f}"
+
+
 def _with_peers(
     zh: np.ndarray, en: np.ndarray, expected: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The sentences with the peers' expected count after them, made once per distinct pair."""
     keys = pd.MultiIndex.from_arrays([zh, en, expected])
     inverse, distinct = keys.factorize()
-    zh_out = np.array([f"{z}（同行业同规模企业平均{e:.1f}）" for z, _, e in distinct], dtype=object)
+    zh_out = np.array(
+        [f"{z}（同行业同规模企业平均{_peers(e)}）" for z, _, e in distinct], dtype=object
+    )
     en_out = np.array(
-        [f"{t} (enterprises of your trade and size: {e:.1f} on average)" for _, t, e in distinct],
+        [
+            f"{t} (enterprises of your trade and size: {_peers(e)} on average)"
+            for _, t, e in distinct
+        ],
         dtype=object,
     )
     return zh_out[inverse], en_out[inverse]
