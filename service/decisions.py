@@ -268,10 +268,9 @@ def _note(scorer: Scorer, scored: Scored, i: int, listed: list[InForce]) -> dict
     return {"zh": messages["no_grade_change_zh"], "en": messages["no_grade_change_en"]}
 
 
-def final_scores(scorer: Scorer, batch: Batch) -> np.ndarray:
-    """The published score of each decision: held within its final grade's range when the
-    policy says so (the same as :func:`held`, vectorised)."""
-    grade, _ = final_grades(scorer, batch)
+def final_scores(scorer: Scorer, batch: Batch, grade: np.ndarray) -> np.ndarray:
+    """The published score of each decision: held within its final ``grade``'s range (from
+    :func:`final_grades`) when the policy says so (the same as :func:`held`, vectorised)."""
     score = batch.scored.score.astype(np.int64)
     if not scorer.policy.overrides.score_within_grade or not len(score):
         return score
@@ -307,7 +306,7 @@ def frame(scorer: Scorer, batch: Batch, *, reasons: int = 4, actions: int = 2) -
             "uscc": batch.usccs,
             "as_of": batch.as_of,
             "probability": s.probability,
-            "score": final_scores(scorer, batch),
+            "score": final_scores(scorer, batch, grade),
             "model_score": s.score,
             "model_grade": s.grade,
             "grade": grade,

@@ -285,6 +285,7 @@ def _group(
         u: [x for x in items if _surcharges(x.policy)] for u, items in batch.listings.items()
     }
     record = np.fromiter((where[r.uscc] for r in asked), np.int64, len(asked))
+    relative = _relative(batch)
     columns: dict[str, Any] = {
         "uscc": [r.uscc for r in asked],
         "headcount_source": [
@@ -296,7 +297,7 @@ def _group(
         ],
         "insured_amount_cny": [float(r.insured_amount_cny) for r in asked],
         "probability": [float(batch.scored.probability[at[r.uscc]]) for r in asked],
-        "conduct_risk": [float(_relative(batch)[at[r.uscc]]) for r in asked],
+        "conduct_risk": [float(relative[at[r.uscc]]) for r in asked],
         "honours": [r.honours for r in asked],
         "listed": [bool(surcharged.get(r.uscc)) for r in asked],
         "listing_rules": [_rules(surcharged.get(r.uscc, [])) for r in asked],
@@ -310,7 +311,7 @@ def _group(
     end = period_end(start)
     # the decision's grade and score, overrides applied: what every other surface shows
     final_grade, _ = final_grades(quoter.scorer, batch)
-    final_score = final_scores(quoter.scorer, batch)
+    final_score = final_scores(quoter.scorer, batch, final_grade)
     quotes = []
     for j, r in enumerate(asked):
         row_in = {k: v[j] for k, v in inputs.items()}

@@ -4,10 +4,12 @@ named; one bad code and nothing changes); an enterprise key watches only itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from service.api.deps import SessionDep
 from service.api.inputs import STRICT, Line
@@ -106,17 +108,17 @@ def codes(
     return CodesPage(codes=page, next_after=page[-1] if len(page) == limit else None)
 
 
-@router.post("/{watchlist_id}/codes", response_model=CodesChanged, responses=ERRORS)
-def add(
-    watchlist_id: ListId,
+def _changed(
+    change: Callable[..., int],
+    session: Session,
+    principal: Principal,
+    watchlist_id: str,
     body: CodesIn,
-    session: SessionDep,
-    principal: Watcher,
-    settings: NotifyDep,
+    settings: NotifySettings,
 ) -> CodesChanged:
-    """Watch more codes (those watched already stay as they are)."""
+    """Codes added or removed, and the watchlist's size after, in one transaction."""
     with session.begin():
-        n = watch.add_codes(
+        n = change(
             session,
             principal=principal,
             watchlist_id=watchlist_id,
@@ -128,6 +130,18 @@ def add(
             changed=n,
             codes=watch.size(session, watchlist_id=watchlist_id),
         )
+
+
+@router.post("/{watchlist_id}/codes", response_model=CodesChanged, responses=ERRORS)
+def add(
+    watchlist_id: ListId,
+    body: CodesIn,
+    session: SessionDep,
+    principal: Watcher,
+    settings: NotifyDep,
+) -> CodesChanged:
+    """Watch more codes (those watched already stay as they are)."""
+    return _changed(watch.add_codes, session, principal, watchlist_id, body, settings)
 
 
 @router.post("/{watchlist_id}/codes/remove", response_model=CodesChanged, responses=ERRORS)
@@ -139,19 +153,7 @@ def remove(
     settings: NotifyDep,
 ) -> CodesChanged:
     """Stop watching codes (a code not watched is no error)."""
-    with session.begin():
-        n = watch.remove_codes(
-            session,
-            principal=principal,
-            watchlist_id=watchlist_id,
-            codes=body.codes,
-            most=settings.max_codes,
-        )
-        return CodesChanged(
-            watchlist_id=watchlist_id,
-            changed=n,
-            codes=watch.size(session, watchlist_id=watchlist_id),
-        )
+    return _changed(watch.remove_codes, session, principal, watchlist_id, body, settings)
 
 
 @router.delete("/{watchlist_id}", response_model=WatchlistOut, responses=ERRORS)

@@ -6,7 +6,6 @@ ledger; the download is read back from that ledger row, so the file is what was 
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -26,7 +25,7 @@ from service.lookup import MODES, BadLookup, Mode, find_by_name
 from service.pages import forms
 from service.pages.checks_table import results_frame
 from service.pages.desk import lang_of, message, render, signed_in
-from service.pages.sheets import UploadError, read_table
+from service.pages.sheets import UploadError, form_date, read_table
 from service.pages.texts import Lang
 
 router = APIRouter(include_in_schema=False)
@@ -91,15 +90,6 @@ async def _posted(request: Request) -> tuple[dict[str, str], Any]:
     return fields, (None if upload is None or isinstance(upload, str) else upload)
 
 
-def _day(text: str) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UploadError([f"as_of: {text!r} is not a date (yyyy-mm-dd)"]) from None
-
-
 @router.post("/checks")
 async def checks_posted(request: Request, session: SessionDep) -> Response:
     """Check one code (``uscc``) or an uploaded file (``file``) in ``domain`` on ``as_of``."""
@@ -114,7 +104,7 @@ async def checks_posted(request: Request, session: SessionDep) -> Response:
     try:
         if domain not in DESK_DOMAINS:
             raise UploadError([f"domain: {domain!r} is not one of {', '.join(DESK_DOMAINS)}"])
-        as_of = _day(fields.get("as_of", "").strip())
+        as_of = form_date("as_of", fields.get("as_of", "").strip())
         if upload is not None and upload.filename:
             limits = request.app.state.limits
             table = read_table(

@@ -7,7 +7,6 @@ the download is read back from that ledger row."""
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +28,7 @@ from service.pages.book_rows import COLUMNS, Defaults, read_rows
 from service.pages.checks import DOWNLOADS
 from service.pages.desk import lang_of, message, render, signed_in
 from service.pages.quotes_table import accident_ids, book_frame
-from service.pages.sheets import UploadError, read_table
+from service.pages.sheets import UploadError, form_date, read_table
 from service.pages.texts import Lang
 from service.quote_book import limit_applied
 from service.quotes import QuoteError, Quoter
@@ -69,17 +68,6 @@ def quotes_page(
     )
 
 
-def _date(name: str, text: str, required: bool) -> dt.date | None:
-    if not text:
-        if required:
-            raise UploadError([f"{name}: a date is needed (yyyy-mm-dd)"])
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UploadError([f"{name}: {text!r} is not a date (yyyy-mm-dd)"]) from None
-
-
 @router.post("/quotes")
 async def quotes_posted(request: Request, session: SessionDep) -> Response:
     """Quote an uploaded renewal book; the desk's fields are the defaults of empty cells."""
@@ -98,7 +86,7 @@ async def quotes_posted(request: Request, session: SessionDep) -> Response:
     try:
         if upload is None or isinstance(upload, str) or not upload.filename:
             raise UploadError(["file: choose a CSV or XLSX renewal book"])
-        start = _date("period_start", fields.get("period_start", "").strip(), True)
+        start = form_date("period_start", fields.get("period_start", "").strip(), True)
         assert start is not None
         amount_text = fields.get("insured_amount_cny", "").strip().replace(",", "")
         try:
@@ -113,7 +101,7 @@ async def quotes_posted(request: Request, session: SessionDep) -> Response:
         if honours not in HONOURS:
             raise UploadError([f"honours: {honours!r} is not one of {', '.join(HONOURS)}"])
         defaults = Defaults(
-            start, amount, honours, _date("as_of", fields.get("as_of", "").strip(), False)
+            start, amount, honours, form_date("as_of", fields.get("as_of", "").strip(), False)
         )
         table = read_table(
             upload.filename,

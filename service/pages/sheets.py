@@ -120,3 +120,15 @@ def _xlsx(name: str, data: bytes) -> list[list[str]]:
         return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     finally:
         book.close()
+
+
+def form_date(name: str, text: str, required: bool = False) -> dt.date | None:
+    """A desk form's date field (``yyyy-mm-dd``); empty is None unless ``required``."""
+    if not text:
+        if required:
+            raise UploadError([f"{name}: a date is needed (yyyy-mm-dd)"])
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UploadError([f"{name}: {text!r} is not a date (yyyy-mm-dd)"]) from None
