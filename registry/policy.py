@@ -145,6 +145,13 @@ class Measure(_Strict):
     basis: str
 
 
+class English(_Strict):
+    """The English text of a policy's list name and rule titles, for pages read in English."""
+
+    name: str = Field(min_length=1)
+    titles: dict[str, str]
+
+
 class Policy(_Strict):
     id: str
     version: str
@@ -160,6 +167,7 @@ class Policy(_Strict):
     incentives: tuple[Measure, ...]
     sha256: str = ""
     source: str = ""
+    english: English | None = None  # from ``policies/en/<stem>.toml``; outside the sha256
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
@@ -177,6 +185,16 @@ class Policy(_Strict):
         if missing:
             raise ValueError(f"measures missing for domains {missing}")
         return self
+
+    def list_name(self, lang: str) -> str:
+        """The list's name in ``lang`` ("zh" or "en"); Chinese where no English text is shipped."""
+        return self.english.name if lang == "en" and self.english else self.name
+
+    def rule_title(self, code: str, lang: str) -> str:
+        """A rule's title in ``lang``; Chinese where no English text is shipped."""
+        if lang == "en" and self.english:
+            return self.english.titles[code]
+        return self.rule(code).title
 
     @property
     def key(self) -> str:
@@ -209,12 +227,37 @@ def load_policy(path: str | Path) -> Policy:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PolicyError(f"policy file {p} is not valid TOML: {exc}") from exc
     try:
-        return Policy.model_validate(
+        policy = Policy.model_validate(
             {**data, "sha256": hashlib.sha256(raw).hexdigest(), "source": str(p)}
         )
     except ValidationError as exc:
         where = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise PolicyError(f"policy file {p} is invalid: {where}") from exc
+    english = _english(p, policy)
+    return policy.model_copy(update={"english": english}) if english else policy
+
+
+def _english(policy_file: Path, policy: Policy) -> English | None:
+    """The English text beside a policy file, if one is shipped (``en/<same name>``): a list
+    name and a title for every rule, and no other."""
+    p = policy_file.parent / "en" / policy_file.name
+    if not p.exists():
+        return None
+    try:
+        english = English.model_validate(tomllib.loads(p.read_text(encoding="utf-8")))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"policy translation {p} is not valid TOML: {exc}") from exc
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise PolicyError(f"policy translation {p} is invalid: {where}") from exc
+    codes = {r.code for r in policy.rules}
+    if set(english.titles) != codes:
+        raise PolicyError(
+            f"policy translation {p} must title every rule of {policy.key} once: "
+            f"missing {sorted(codes - set(english.titles))}, "
+            f"unknown {sorted(set(english.titles) - codes)}"
+        )
+    return english
 
 
 @lru_cache

@@ -71,3 +71,30 @@ def test_unknown_field_and_bad_toml(tmp_path):
         load_policy(bad)
     with pytest.raises(PolicyError, match="cannot be read"):
         load_policy(tmp_path / "absent.toml")
+
+
+def test_every_shipped_policy_reads_in_english_outside_its_hash():
+    for policy in policies().values():
+        assert policy.english is not None, policy.key
+        assert policy.list_name("en") != policy.name and policy.list_name("zh") == policy.name
+        for rule in policy.rules:
+            title = policy.rule_title(rule.code, "en")
+            assert title.isascii() and title != rule.title
+    raw = (POLICY_DIR / "saws49-2017.toml").read_bytes()
+    assert policies()["saws49@2017.05"].sha256 == hashlib.sha256(raw).hexdigest()
+
+
+def test_a_translation_missing_a_rule_is_refused_naming_its_file(tmp_path):
+    path = _variant(tmp_path, "months = 36", "months = 36")
+    (tmp_path / "en").mkdir()
+    english = (POLICY_DIR / "en" / "mem11-2023.toml").read_text(encoding="utf-8")
+    lines = [x for x in english.splitlines() if not x.startswith("S9 =")]
+    (tmp_path / "en" / "variant.toml").write_text("\n".join(lines) + '\nS10 = "x"\n')
+    with pytest.raises(PolicyError, match=r"en/variant.toml must title .*\['S9'\].*\['S10'\]"):
+        load_policy(path)
+    (tmp_path / "en" / "variant.toml").write_text('name = ""\n[titles]\n')
+    with pytest.raises(PolicyError, match=r"en/variant.toml is invalid: name"):
+        load_policy(path)
+    (tmp_path / "en" / "variant.toml").unlink()
+    assert load_policy(path).english is None
+    assert load_policy(path).rule_title("S1", "en") == load_policy(path).rule("S1").title

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from registry.evaluate import Proposal, evaluate
-from registry.policy import find_policy
+from registry.policy import find_policy, policies
 from registry.procedure import act, propose
 from registry.tables import Entry
 from tests.service.conftest import END, ORIGIN, Api, sign_in
@@ -50,3 +50,10 @@ def post(api: Api, url: str, data: dict[str, Any], files: Any = None, origin: st
     return api.client.post(
         url, data=data, files=files, headers={"Origin": origin}, follow_redirects=False
     )
+
+
+def reads_in_english(page: str) -> None:
+    """List names and rule titles on an English page come from the policies' English text."""
+    shipped = policies().values()
+    assert any(p.list_name("en") in page for p in shipped)
+    assert not any(p.name in page or any(r.title in page for r in p.rules) for p in shipped)

@@ -18,7 +18,17 @@ from registry.procedure import actions_of
 from registry.tables import Action, Attachment, Entry
 from tests.conftest import Clock
 from tests.service.conftest import AS_OF, PUBLISHED, Api
-from tests.service.desks import JPEG, PDF, PNG, post, proposals, signed, token_of, walk
+from tests.service.desks import (
+    JPEG,
+    PDF,
+    PNG,
+    post,
+    proposals,
+    reads_in_english,
+    signed,
+    token_of,
+    walk,
+)
 
 NOTIFIED = dt.date(2026, 3, 2)  # a Monday: the objection window runs 15 working days
 
@@ -50,8 +60,11 @@ def test_a_notified_entry_is_a_pending_notice_with_its_deadline(api: Api) -> Non
     assert deadline is not None and deadline.group(1) == "2026-01-27"  # 15 working days on
     assert "Not on any list on this date." not in page.text
     assert "notices are pending" in page.text
+    reads_in_english(page.text)
     published = api.client.get(f"/enterprises/{p.listed}?as_of={AS_OF}&lang=en")
     assert 'class="notice"' not in published.text and "No pending notice" in published.text
+    reads_in_english(published.text)
+    reads_in_english(api.client.get(f"/enterprises/{p.listed}/report?as_of={AS_OF}&lang=en").text)
 
 
 def test_repair_conditions_met_and_not_met_with_the_open_records(api: Api) -> None:

@@ -14,7 +14,7 @@ from registry.procedure import actions_of
 from registry.tables import Action
 from tests.conftest import Clock
 from tests.service.conftest import Api
-from tests.service.desks import post, proposals, signed, token_of, walk
+from tests.service.desks import post, proposals, reads_in_english, signed, token_of, walk
 
 DAY = dt.date(2026, 3, 2)
 
@@ -84,6 +84,7 @@ def test_an_objection_is_answered_from_the_entry_page(api: Api, frozen: Clock) -
     frozen.day = DAY + dt.timedelta(days=2)
     page = api.client.get(f"/registry/entries/{entry.entry_id}?lang=en")
     assert page.status_code == 200
+    reads_in_english(page.text)
     steps = re.findall(
         r'class="step" data-action="(\w+)">.*?class="date on">([0-9-]+)<'
         r'.*?class="date recorded">([0-9: -]+)<',
