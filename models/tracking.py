@@ -5,11 +5,14 @@ The service loads by alias, never by path."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
+import sys
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -61,9 +64,7 @@ def use(tracking_uri: str, artifact_root: Path, experiment: str) -> str:
     """Point MLflow at ``tracking_uri`` and return the experiment id (created with its
     artifacts under ``artifact_root`` when new). MLflow's and its store's INFO and warning
     lines are silenced: what a run did is said by the caller."""
-    for noisy in ("mlflow", "alembic", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module=r"mlflow(\..*)?$")
+    _quiet()
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     found = mlflow.get_experiment_by_name(experiment)
@@ -77,6 +78,26 @@ def use(tracking_uri: str, artifact_root: Path, experiment: str) -> str:
     return experiment_id
 
 
+def _quiet() -> None:
+    for noisy in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"mlflow(\..*)?$")
+
+
+@contextlib.contextmanager
+def _registry_chatter_dropped() -> Iterator[None]:
+    """MLflow prints its registry's progress to stderr itself ("Successfully registered model
+    …", "Created version …"); the caller says what was registered. Other lines pass through."""
+    caught = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(caught):
+            yield
+    finally:
+        chatter = ("Successfully registered model", "Created version", "Registered model")
+        kept = [x for x in caught.getvalue().splitlines(True) if not x.startswith(chatter)]
+        sys.stderr.write("".join(kept))
+
+
 def _log_figure(figure: Figure, path: str) -> None:
     mlflow.log_figure(figure, path)
     plt.close(figure)
@@ -84,6 +105,7 @@ def _log_figure(figure: Figure, path: str) -> None:
 
 def load(tracking_uri: str, name: str, alias: str) -> Loaded:
     """The model behind ``name@alias`` in the registry."""
+    _quiet()
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     mv = client.get_model_version_by_alias(name, alias)
     mlflow.set_registry_uri(tracking_uri)
@@ -184,14 +206,15 @@ def log_and_register(
         say("logging and registering the model …")
         # the pyfunc takes industry as text (MLflow schemas have no categorical type)
         example = X_test.head(5).astype({name: str for name in model.categories})
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=RiskPyfunc(model),
-            signature=infer_signature(example, RiskPyfunc(model).predict(None, example)),
-            input_example=example,
-            pip_requirements=[f"{p}=={package_version(p)}" for p in REQUIREMENTS],
-            registered_model_name=model_name,
-        )
+        with _registry_chatter_dropped():
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=RiskPyfunc(model),
+                signature=infer_signature(example, RiskPyfunc(model).predict(None, example)),
+                input_example=example,
+                pip_requirements=[f"{p}=={package_version(p)}" for p in REQUIREMENTS],
+                registered_model_name=model_name,
+            )
         mlflow.log_metric("gates_passed", float(gates.passed))
     version = str(info.registered_model_version)
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)

@@ -108,6 +108,7 @@ def test_simulate_ingest_train_and_score_from_the_command_line(
         assert result.exit_code == 0, (step, result.output, result.exception)
         said.append(result.output)
     assert "safecredit-risk version 1 is now the champion" in said[2]
+    assert "Successfully registered" not in said[2] and "Created version" not in said[2]
     scores = pd.read_parquet(tmp_path / "scores.parquet")
     assert len(scores) == 700 and scores["grade"].isin(list("ABCD")).all()
     assert {"reason1_en", "recourse1_action", "model_version"} <= set(scores.columns)
