@@ -31,7 +31,7 @@ from features.contracts import TABLES, Kind
 from features.pit import as_of
 from features.store import History, read_history
 from features.tables import HISTORY_TABLES, Load
-from service.db import make_engine, upgrade
+from service.store.db import make_engine, upgrade
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

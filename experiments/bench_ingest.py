@@ -15,7 +15,7 @@ from experiments.simulate import simulate, write_world
 from features.contracts import TABLES
 from features.ingest import ingest
 from features.tables import HISTORY_TABLES, Load
-from service.db import upgrade
+from service.store.db import upgrade
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -21,8 +21,8 @@ from sqlalchemy import Column, Engine, MetaData, Table, insert, text
 from sqlalchemy.orm import Session
 
 from registry import seal
-from service import ledger
-from service.db import make_engine, upgrade
+from service.engine import ledger
+from service.store.db import make_engine, upgrade
 
 PG_URL = os.environ.get(
     "SAFECREDIT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from features.uscc import with_check
 from registry import seal
-from service.db import make_engine, upgrade
-from service.notify.dispatch import fan_out
-from service.notify.outbox import PUBLIC, record
-from service.notify.tables import Delivery, Subscription, WatchedCode, Watchlist
-from service.notify.worker import Worker
-from service.settings import NotifySettings
-from service.tables import ApiKey
+from service.engine.notify.dispatch import fan_out
+from service.engine.notify.worker import Worker
+from service.store.db import make_engine, upgrade
+from service.store.notify_tables import Delivery, Subscription, WatchedCode, Watchlist
+from service.store.outbox import PUBLIC, record
+from service.store.settings import NotifySettings
+from service.store.tables import ApiKey
 
 PG_URL = os.environ.get(
     "SAFECREDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

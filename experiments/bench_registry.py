@@ -30,7 +30,7 @@ from registry.index import Known, index_for
 from registry.policy import find_policy
 from registry.status import add_working_days
 from registry.tables import GENESIS, Action, ChainHead, Entry
-from service.db import make_engine, upgrade
+from service.store.db import make_engine, upgrade
 
 DEPT = "基准测试应急管理局"
 

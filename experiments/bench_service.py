@@ -46,10 +46,10 @@ from models.training import fit_all, load_config
 from registry.evaluate import evaluate
 from registry.policy import find_policy
 from registry.procedure import act, propose
-from service.db import make_engine, upgrade
-from service.decisions import Scorer
-from service.keys import create_key
-from service.settings import Settings
+from service.engine.decisions import Scorer
+from service.engine.keys import create_key
+from service.store.db import make_engine, upgrade
+from service.store.settings import Settings
 
 END = dt.date(2025, 12, 31)
 AS_OF = dt.date(2026, 3, 31)  # the day of the score book
@@ -134,7 +134,7 @@ def _serve(url: str, folder: str, sock: socket.socket, scorer: Scorer) -> None:
     and ``safecredit serve --workers`` run them)."""
     import uvicorn
 
-    from service.app import create_app
+    from service.http.app import create_app
 
     settings = Settings.model_validate(
         {

@@ -46,8 +46,8 @@ from models.policy import load_policy
 from models.recourse import load_actions
 from models.training import fit_all, load_config
 from registry.index import InForceOn
-from service.decisions import Scorer, frame, score_batch
-from service.settings import SparkSettings
+from service.engine.decisions import Scorer, frame, score_batch
+from service.store.settings import SparkSettings
 
 END = dt.date(2025, 12, 31)
 AS_OF = dt.date(2026, 3, 31)
@@ -130,7 +130,7 @@ def _pandas(scorer: Scorer, folder: Path, out: Path) -> float:
 
 
 def _spark(spark: Any, scorer: Scorer, folder: Path, out: Path, groups: int = 64) -> float:
-    from service.spark_batch import score_spark
+    from service.engine.spark_batch import score_spark
 
     def run() -> None:
         table = score_spark(spark, scorer, NOTHING_LISTED, folder, as_of=AS_OF, groups=groups)
@@ -141,7 +141,7 @@ def _spark(spark: Any, scorer: Scorer, folder: Path, out: Path, groups: int = 64
 
 
 def _session(master: str) -> tuple[Any, float]:
-    from service.spark_batch import spark_session
+    from service.engine.spark_batch import spark_session
 
     settings = SparkSettings(master=master, driver_memory="8g", shuffle_partitions=64, groups=64)
     return _timed(lambda: spark_session(settings, master=master))[::-1]  # type: ignore[return-value]
@@ -158,7 +158,7 @@ def _scoring_step(spark: Any, scorer: Scorer, folder: Path, work: Path) -> list[
     from pyspark.sql import functions as F
 
     from models.tracking import RiskPyfunc, use
-    from service.spark_batch import features_frame, features_step, scored_frame
+    from service.engine.spark_batch import features_frame, features_step, scored_frame
 
     features_step(spark, folder, as_of=AS_OF, months=12, groups=64).write.mode("overwrite").parquet(
         str(work / "features")

@@ -187,7 +187,7 @@ def _log(out: dict[str, object], trained: Trained) -> None:
     import mlflow
 
     from models.tracking import use
-    from service.settings import get_settings
+    from service.store.settings import get_settings
 
     settings = get_settings().mlflow
     use(settings.tracking_uri, settings.artifact_root, "conduct-report")

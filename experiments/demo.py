@@ -30,9 +30,9 @@ from registry.evaluate import evaluate
 from registry.policy import find_policy
 from registry.procedure import act, propose
 from registry.tables import Entry
-from service.decisions import Scorer, frame, score_batch
-from service.keys import create_key, list_keys, revoke_key
-from service.settings import Settings
+from service.engine.decisions import Scorer, frame, score_batch
+from service.engine.keys import create_key, list_keys, revoke_key
+from service.store.settings import Settings
 
 END = dt.date(2025, 12, 31)  # the province's history ends here
 AS_OF = dt.date(2026, 3, 31)  # the demo's "today": listings decided in early 2026 are in force

@@ -41,7 +41,7 @@ from models.risk import RiskModel
 from models.tariff import Tariff, load_tariff, price, record_inputs, tariffs
 from models.tracking import use
 from models.training import fit_all, load_config
-from service.settings import get_settings
+from service.store.settings import get_settings
 
 END = dt.date(2025, 12, 31)
 INSURED_AMOUNT = 400_000.0  # CNY per person, the legal minimum

@@ -27,8 +27,8 @@ from models.recourse import Actions, load_actions
 from models.training import Trained, fit_all, load_config
 from registry import clock, seal
 from registry.seal import Sealer
-from service.db import make_engine, upgrade
-from service.settings import get_settings
+from service.store.db import make_engine, upgrade
+from service.store.settings import get_settings
 
 PG_URL = os.environ.get(
     "SAFECREDIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -122,7 +122,7 @@ def _experience_columns(
 @dataclass(frozen=True)
 class Records:
     """The enterprise records and the accidents known at ``as_of``, found by code: what a quote
-    reads beside its score. Taken once for a day's score book (see ``service.books``), whose
+    reads beside its score. Taken once for a day's score book (see ``service.engine.books``), whose
     quotes then read nothing more; or from a history for the one call."""
 
     as_of: dt.date

@@ -21,7 +21,7 @@ from registry.index import index_for
 from registry.policy import find_policy
 from registry.procedure import act, actions_of, propose
 from registry.status import ACTIONS
-from service.db import make_engine, upgrade
+from service.store.db import make_engine, upgrade
 from tests.conftest import Clock
 from tests.registry.conftest import D, History
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from features.uscc import with_check
-from service.cli_registry import app
-from service.db import make_engine, upgrade
-from service.settings import get_settings
+from service.cli.registry import app
+from service.store.db import make_engine, upgrade
+from service.store.settings import get_settings
 from tests.registry.conftest import D, History
 
 DEPT = "太原市应急管理局"
@@ -240,7 +240,7 @@ def test_cli_refuses_an_unknown_extension_before_any_work(command, tmp_path, mon
 
 
 def test_cli_evaluate_shows_progress_on_request_and_keeps_stdout_for_results(db, frozen):
-    from service.cli_progress import bar, shown
+    from service.cli.progress import bar, shown
 
     frozen.day = D(2024, 2, 2)
     out = CliRunner().invoke(app, ["evaluate", "--as-of", "2024-02-02", "--progress"])

@@ -18,7 +18,7 @@ from registry.index import index_for
 from registry.policy import find_policy
 from registry.procedure import act, propose
 from registry.tables import Action, ChainHead, Entry
-from service.db import upgrade
+from service.store.db import upgrade
 from tests.registry.conftest import D, History
 
 DEPT = "太原市应急管理局"

@@ -16,7 +16,7 @@ from registry.errors import ConflictError
 from registry.evaluate import evaluate
 from registry.procedure import act, actions_of, propose
 from registry.tables import Entry
-from service.db import make_engine, upgrade
+from service.store.db import make_engine, upgrade
 from tests.registry.conftest import D
 from tests.registry.test_chain import _without_foreign_keys
 

@@ -22,7 +22,7 @@ from registry.policy import find_policy
 from registry.procedure import act, actions_of, propose
 from registry.status import ACTIONS, TRANSITIONS, status
 from registry.tables import Entry
-from service.db import make_engine, upgrade
+from service.store.db import make_engine, upgrade
 from tests.registry.conftest import D, History
 
 DEPT = "太原市应急管理局"

@@ -29,12 +29,12 @@ from registry.evaluate import Proposal, evaluate
 from registry.policy import find_policy
 from registry.procedure import act, propose
 from registry.tables import Entry
-from service.api.deps import get_session
-from service.app import create_app
-from service.db import make_engine, upgrade
-from service.decisions import Scorer
-from service.keys import create_key
-from service.settings import Settings
+from service.engine.decisions import Scorer
+from service.engine.keys import create_key
+from service.http.api.deps import get_session
+from service.http.app import create_app
+from service.store.db import make_engine, upgrade
+from service.store.settings import Settings
 
 END = dt.date(2025, 12, 31)
 AS_OF = dt.date(2026, 3, 31)

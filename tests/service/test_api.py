@@ -94,8 +94,8 @@ def test_replaying_a_score_reproduces_it_and_names_any_difference(api: Api) -> N
     # (its row re-hashed and re-sealed with the key, as only the key's holder could)
     from registry import seal
     from registry.hashchain import content_hash
-    from service import ledger
-    from service.tables import Decision
+    from service.engine import ledger
+    from service.store.tables import Decision
 
     with api.session.begin_nested():
         row = api.session.get(Decision, score["decision_id"])

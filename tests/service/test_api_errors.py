@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models.tariff import load_tariff
-from service.tables import Decision
+from service.store.tables import Decision
 from tests.service.conftest import AS_OF, Api
 
 JSON = {"Content-Type": "application/json"}

@@ -99,7 +99,7 @@ def test_the_schema_holds_under_fuzzing(api: Api) -> None:
 
 
 def _key_ids(api: Api) -> set[str]:
-    from service.keys import list_keys
+    from service.engine.keys import list_keys
 
     with api.session.begin_nested():
         return {k.key_id for k in list_keys(api.session)}

@@ -138,8 +138,8 @@ def test_a_grade_change_between_two_books_is_announced_once(api: Api, scorer, fr
     from registry.evaluate import evaluate
     from registry.policy import find_policy
     from registry.procedure import act, propose
-    from service.books import Books
-    from service.notify.grades import announce_book
+    from service.engine.books import Books
+    from service.engine.notify.grades import announce_book
     from tests.service.conftest import AS_OF, END
 
     frozen.day = AS_OF
@@ -151,7 +151,7 @@ def test_a_grade_change_between_two_books_is_announced_once(api: Api, scorer, fr
         on_built=lambda s, book: announce_book(made, s, book, today=frozen.day),
     )
     policy = find_policy("mem11")
-    from service.decisions import score_batch
+    from service.engine.decisions import score_batch
 
     with api.session.begin_nested():
         proposals = [

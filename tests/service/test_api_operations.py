@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from models.tracking import RiskPyfunc, use
 from models.training import Trained
-from service.api.deps import ServiceSettings
-from service.app import create_app, service_engine
-from service.keys import create_key
-from service.settings import Settings
+from service.engine.keys import create_key
+from service.http.api.deps import ServiceSettings
+from service.http.app import create_app, service_engine
+from service.store.settings import Settings
 from tests.service.conftest import AS_OF, Province
 
 

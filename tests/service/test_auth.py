@@ -11,9 +11,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from models.tariff import load_tariff
-from service.cli_keys import app as keys_cli
-from service.settings import get_settings
-from service.tables import ApiKey
+from service.cli.keys import app as keys_cli
+from service.store.settings import get_settings
+from service.store.tables import ApiKey
 from tests.conftest import Clock
 from tests.service.conftest import AS_OF, Api
 

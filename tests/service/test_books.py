@@ -18,9 +18,9 @@ from features.ingest import ingest
 from registry.evaluate import evaluate
 from registry.policy import find_policy
 from registry.procedure import act, propose
-from service.api.answers import score_output
-from service.books import Books, book_days
-from service.decisions import Scorer
+from service.engine.books import Books, book_days
+from service.engine.decisions import Scorer
+from service.http.api.answers import score_output
 from tests.service.conftest import AS_OF, END, PUBLISHED, Api
 
 DECISION_ONLY = ("decision_id",)
@@ -193,7 +193,7 @@ def test_quotes_from_the_book_are_the_quotes_computed_and_read_no_records(
     """A quote on a book's day takes the enterprise record and the accident experience from the
     book, as known on the day, and prices exactly what reading them now would price."""
     from models.tariff import load_tariff, tariffs
-    from service.quotes import Quoter, QuoteRequest, quote
+    from service.engine.quotes import Quoter, QuoteRequest, quote
 
     books = _books(api)
     book = books.build_now(scorer, AS_OF)

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from experiments.simulate import World
-from service.keys import create_key
+from service.engine.keys import create_key
 from tests.service.conftest import AS_OF, Province
 from tests.service.test_page_browser import ARTIFACTS, _browser, served
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from service.cli import app
-from service.settings import get_settings
+from service.cli.main import app
+from service.store.settings import get_settings
 from tests.features import extracts
 
 

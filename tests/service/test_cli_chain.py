@@ -19,11 +19,11 @@ from registry.evaluate import evaluate
 from registry.policy import find_policy
 from registry.procedure import propose
 from registry.tables import Action, Entry
-from service import ledger
-from service.cli import app
-from service.db import make_engine, upgrade
-from service.settings import get_settings
-from service.tables import Decision
+from service.cli.main import app
+from service.engine import ledger
+from service.store.db import make_engine, upgrade
+from service.store.settings import get_settings
+from service.store.tables import Decision
 from tests.registry.conftest import D, History
 
 DEPT = "太原市应急管理局"

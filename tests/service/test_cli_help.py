@@ -14,11 +14,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from service import cli_choices
-from service.cli import app
+from service.cli import choices as cli_choices
+from service.cli.main import app
 
 HEAVY = ("pandas", "lightgbm", "sqlalchemy", "mlflow", "numpy", "sklearn")
-RUN = "import sys; from service.cli import main; sys.argv[0] = 'safecredit'; main()"
+RUN = "import sys; from service.cli.main import main; sys.argv[0] = 'safecredit'; main()"
 
 
 def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -96,7 +96,7 @@ def test_the_copies_are_the_packages_own() -> None:
     from models.tariff import HONOURS
     from registry.check import STATUSES
     from registry.policy import DOMAINS
-    from service.keys import ROLES
+    from service.engine.keys import ROLES
 
     assert cli_choices.DOMAINS == DOMAINS and cli_choices.STATUSES == STATUSES
     assert tuple(HONOURS) == cli_choices.HONOURS and cli_choices.FORMATS == FORMATS
@@ -108,12 +108,12 @@ def test_the_copies_are_the_packages_own() -> None:
 def test_quote_refuses_a_low_amount_before_loading_the_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import service.cli as cli
+    from service.cli import context
 
     def never() -> None:
         raise AssertionError("the model was loaded before the arguments were checked")
 
-    monkeypatch.setattr(cli, "_scorer", never)
+    monkeypatch.setattr(context, "scorer", never)
     args = ["quote", "91350200MA31E12PXF", "--period-start", "2026-04-01"]
     low = CliRunner().invoke(app, [*args, "--insured-amount", "1000"])
     assert low.exit_code == 2, low.output

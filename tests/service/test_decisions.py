@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from experiments.simulate import World
 from features.catalogue import CATALOGUE_VERSION
 from features.grades import accident_grades
-from service.decisions import Scorer, frame, score, score_batch
+from service.engine.decisions import Scorer, frame, score, score_batch
 from tests.service.conftest import PUBLISHED, publish_first
 
 END = dt.date(2025, 12, 31)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.db import migrated_engine
-from service.settings import Settings
+from service.store.db import migrated_engine
+from service.store.settings import Settings
 
 
 def test_the_demo_runs_end_to_end_and_again(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import re
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import bindparam, func, select, text
 
-from service.tables import Decision
+from service.store.tables import Decision
 from tests.service.conftest import AS_OF, ORIGIN, Api, csrf_of, sign_in
 
 

@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from models.tariff import load_tariff
-from service.quote_book import limit_applied
-from service.tables import Decision
+from service.engine.quote_book import limit_applied
+from service.store.tables import Decision
 from tests.service.conftest import AS_OF, ORIGIN, Api, csrf_of, sign_in
 
 START = "2026-04-01"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from registry.evaluate import evaluate
 from registry.policy import find_policy
 from registry.procedure import act, actions_of, propose
-from service.keys import create_key
+from service.engine.keys import create_key
 from tests.conftest import Clock
 from tests.service.conftest import END, Province
 from tests.service.desks import PDF

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
+from service.http.app import create_app
 from tests.service.conftest import AS_OF, Api, settings_for
 
 REFERENCE = re.compile(r'(?:src|href)\s*=\s*"([^"]+)"')

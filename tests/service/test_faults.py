@@ -23,11 +23,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from service.app import create_app, service_engine
-from service.db import unhurried
-from service.decisions import Scorer
-from service.keys import create_key
-from service.settings import ServiceSettings
+from service.engine.decisions import Scorer
+from service.engine.keys import create_key
+from service.http.app import create_app, service_engine
+from service.store.db import unhurried
+from service.store.settings import ServiceSettings
 from tests.service.conftest import AS_OF, Province, settings_for
 
 Response = Any  # what the test client answers

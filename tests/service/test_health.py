@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.settings import Settings
+from service.http.app import create_app
+from service.store.settings import Settings
 
 
 def test_not_ready_without_a_champion_model_and_says_why(tmp_path: Path) -> None:

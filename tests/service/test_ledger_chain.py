@@ -12,9 +12,9 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from registry.hashchain import content_hash
-from service import ledger
-from service.ledger_chain import row_problems, take_checkpoint, verify
-from service.tables import Decision, LedgerHead
+from service.engine import ledger
+from service.engine.ledger_chain import row_problems, take_checkpoint, verify
+from service.store.tables import Decision, LedgerHead
 
 
 def _append(session: Session, n: int = 3) -> list[Decision]:

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine, delete, event, func, select, update
 from sqlalchemy.orm import Session
 
-from service import ledger
-from service.ledger_chain import verify
-from service.tables import Decision, LedgerHead
+from service.engine import ledger
+from service.engine.ledger_chain import verify
+from service.store.tables import Decision, LedgerHead
 
 THREADS, EACH = 16, 20
 PROCESSES = 3

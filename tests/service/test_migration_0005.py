@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from registry.chain import canonical_values, verify
 from registry.hashchain import content_hash
-from service import ledger, ledger_chain
-from service.db import make_engine, upgrade
+from service.engine import ledger, ledger_chain
+from service.store.db import make_engine, upgrade
 
 
 def _store_at_0004(path, *, broken: bool = False):

@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from service.db import alembic_config, make_engine, upgrade
+from service.store.db import alembic_config, make_engine, upgrade
 from tests.conftest import BACKENDS, PG_URL
 
 

@@ -15,10 +15,10 @@ from features.pit import as_of as features_as_of
 from features.store import read_history
 from models.tariff import load_tariff
 from registry.index import index_for
-from service.decisions import Scorer, frame, grave_accidents, score_batch
-from service.quotes import Quoter, QuoteRequest, quote
-from service.quotes import frame as quote_frame
-from service.spark_batch import GRAVE, scored_frame
+from service.engine.decisions import Scorer, frame, grave_accidents, score_batch
+from service.engine.quotes import Quoter, QuoteRequest, quote
+from service.engine.quotes import frame as quote_frame
+from service.engine.spark_batch import GRAVE, scored_frame
 from tests.service.conftest import AS_OF, Api
 
 START = "2026-04-01"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.app import create_app
+from service.http.app import create_app
 from tests.service.conftest import settings_for
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from service.tables import Decision
+from service.store.tables import Decision
 from tests.service.conftest import AS_OF, Api, sign_in
 
 pytestmark = pytest.mark.parametrize("api", ["sqlite"], indirect=True)

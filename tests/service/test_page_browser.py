@@ -22,10 +22,10 @@ import uvicorn
 from sqlalchemy.orm import Session
 
 from experiments.simulate import World, write_world
-from service.app import create_app
-from service.db import make_engine
-from service.decisions import Scorer
-from service.keys import create_key
+from service.engine.decisions import Scorer
+from service.engine.keys import create_key
+from service.http.app import create_app
+from service.store.db import make_engine
 from tests.service.conftest import AS_OF, Province, _load, settings_for
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

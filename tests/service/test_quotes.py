@@ -24,8 +24,8 @@ from models.recourse import Actions
 from models.tariff import load_tariff
 from models.tracking import Loaded
 from models.training import Trained
-from service.decisions import Scorer
-from service.quotes import (
+from service.engine.decisions import Scorer
+from service.engine.quotes import (
     QuoteError,
     Quoter,
     QuoteRequest,
@@ -198,9 +198,9 @@ def cli_db(
 ) -> CliRunner:
     """A file database holding the world, and the command registered as the lead registers it;
     the model comes from the ``trained`` fixture instead of the MLflow registry."""
-    from service import cli
-    from service.db import migrated_engine
-    from service.settings import get_settings
+    from service.cli import context
+    from service.store.db import migrated_engine
+    from service.store.settings import get_settings
 
     url = f"sqlite:///{tmp_path / 'quote.db'}"
     monkeypatch.setenv("SAFECREDIT_DATABASE_URL", url)
@@ -210,13 +210,13 @@ def cli_db(
     with Session(engine) as session, session.begin():
         ingest(session, tmp_path / "w", known_on=END)
     engine.dispose()
-    monkeypatch.setattr(cli, "_scorer", lambda: quoter.scorer)
+    monkeypatch.setattr(context, "scorer", lambda: quoter.scorer)
     yield CliRunner()
     get_settings.cache_clear()
 
 
 def test_the_command_quotes_one_and_a_book(cli_db: CliRunner, world: World, tmp_path: Path) -> None:
-    from service.cli_quote import quote as command
+    from service.cli.quote import quote as command
 
     app = typer.Typer()
     app.command()(command)
@@ -305,7 +305,7 @@ def test_score_and_the_book_write_each_format_for_people(
 
     import openpyxl
 
-    from service.cli import app
+    from service.cli.main import app
 
     book = tmp_path / "book.csv"
     codes = list(world.tables["enterprises"]["uscc"].iloc[:12])
@@ -353,15 +353,15 @@ def test_score_and_the_book_write_each_format_for_people(
 def test_an_unknown_extension_is_refused_before_the_model_loads(
     command: list[str], out: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from service import cli
+    from service.cli import context, main
 
     def no_model() -> None:
         raise AssertionError("the model was loaded before --out was checked")
 
-    monkeypatch.setattr(cli, "_scorer", no_model)
+    monkeypatch.setattr(context, "scorer", no_model)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "book.csv").write_text("uscc\n91140100000000001X\n")
-    result = CliRunner().invoke(cli.app, [*command, "--out", out], env={"COLUMNS": "300"})
+    result = CliRunner().invoke(main.app, [*command, "--out", out], env={"COLUMNS": "300"})
     assert result.exit_code == 2, result.output
     assert "allowed are .csv, .xlsx, .json, .parquet" in result.output
     assert "Traceback" not in result.output

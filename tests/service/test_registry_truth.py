@@ -9,7 +9,7 @@ import datetime as dt
 from registry.evaluate import evaluate
 from registry.policy import find_policy
 from registry.procedure import act, propose
-from service.decisions import Scorer, score
+from service.engine.decisions import Scorer, score
 from tests.conftest import Clock
 from tests.service.conftest import AS_OF, END, Api
 

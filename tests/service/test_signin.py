@@ -16,13 +16,13 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from features.tables import Enterprise
-from service.auth import Principals
-from service.cli_keys import app as keys_cli
-from service.keys import authenticate, create_key
-from service.pages.visible import visible
-from service.settings import get_settings
-from service.signins import open_session
-from service.tables import ApiKey, SignIn
+from service.cli.keys import app as keys_cli
+from service.engine.keys import authenticate, create_key
+from service.http.auth import Principals
+from service.http.pages.visible import visible
+from service.http.signins import open_session
+from service.store.settings import get_settings
+from service.store.tables import ApiKey, SignIn
 from tests.service.conftest import AS_OF, ORIGIN, Api, csrf_of, sign_in
 
 

@@ -26,9 +26,9 @@ from models.champion import Loaded
 from models.policy import ScoringPolicy
 from models.recourse import Actions
 from models.training import Trained
-from service.db import make_engine, upgrade
-from service.decisions import Scorer
-from service.settings import SparkSettings
+from service.engine.decisions import Scorer
+from service.store.db import make_engine, upgrade
+from service.store.settings import SparkSettings
 from tests.service.conftest import PUBLISHED, publish_first
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ SETTINGS = SparkSettings(master="local[2]", shuffle_partitions=4, groups=8, driv
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
-    from service.spark_batch import spark_session
+    from service.engine.spark_batch import spark_session
 
     session = spark_session(SETTINGS)
     yield session

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from experiments.simulate import World
 from models.tracking import RiskPyfunc, use
 from models.training import Trained
-from service.cli import app
-from service.settings import MlflowSettings, get_settings
+from service.cli.main import app
+from service.store.settings import MlflowSettings, get_settings
 from tests.spark.conftest import AS_OF, Store, assert_same
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from experiments.simulate import World
 from features.export import versioned, write_export
 from features.store import History
 from registry.index import InForceOn, index_for
-from service.decisions import Scorer, frame, score_batch
-from service.spark_batch import score_spark
+from service.engine.decisions import Scorer, frame, score_batch
+from service.engine.spark_batch import score_spark
 from tests.spark.conftest import AS_OF, Store, assert_same
 
 if TYPE_CHECKING:

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from registry.evaluate import evaluate
 from registry.policy import find_policy
 from registry.procedure import act, propose
-from service.db import make_engine, sessions, upgrade
-from service.keys import Principal, create_key, principal_of
-from service.notify.tables import Subscription
-from service.settings import NotifySettings
+from service.engine.keys import Principal, create_key, principal_of
+from service.store.db import make_engine, sessions, upgrade
+from service.store.notify_tables import Subscription
+from service.store.settings import NotifySettings
 from tests.conftest import PG_URL
 from tests.registry.conftest import History
 
@@ -59,7 +59,7 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
     upgrade(engine)
     made = Db(engine, url, request.param)
     # the tariff in use is announced once, before any test subscribes (a worker announces it)
-    from service.notify.worker import Worker
+    from service.engine.notify.worker import Worker
 
     Worker(made.sessions, fast()).announce_tariff()
     yield made
@@ -92,14 +92,14 @@ def new_key(
 
 
 def subscribe(db: Db, who: Principal, url: str) -> Subscription:
-    from service.notify.hooks import subscribe as make
+    from service.engine.notify.hooks import subscribe as make
 
     with db.sessions() as session, session.begin():
         return make(session, principal=who, url=url, secret="s" * 32, allowed=())
 
 
 def watch(db: Db, who: Principal, codes: list[str], name: str = "book") -> str:
-    from service.notify.watch import create_watchlist
+    from service.engine.notify.watch import create_watchlist
 
     with db.sessions() as session, session.begin():
         return create_watchlist(

@@ -11,9 +11,9 @@ from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from features.uscc import with_check
-from service.cli import app
-from service.db import alembic_config, make_engine, upgrade
-from service.settings import get_settings
+from service.cli.main import app
+from service.store.db import alembic_config, make_engine, upgrade
+from service.store.settings import get_settings
 
 TABLES = {
     "notify_head",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.notify.errors import NotifyInputError
-from service.notify.signing import signature, verify
-from service.notify.targets import resolve
+from service.engine.notify.errors import NotifyInputError
+from service.engine.notify.signing import signature, verify
+from service.engine.notify.targets import resolve
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.notify.errors import NotifyInputError
-from service.notify.watch import create_watchlist
+from service.engine.notify.errors import NotifyInputError
+from service.engine.notify.watch import create_watchlist
 from tests.registry.conftest import History
 from tests.service.notify.conftest import new_key
 

@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from features.uscc import with_check
 from registry.clock import naive_utc
-from service.notify.feed import changes
-from service.notify.grades import grade_changes
-from service.notify.hooks import delivery, replay, unsubscribe
-from service.notify.signing import verify
-from service.notify.tables import Delivery
-from service.notify.worker import Worker
+from service.engine.notify.feed import changes
+from service.engine.notify.grades import grade_changes
+from service.engine.notify.hooks import delivery, replay, unsubscribe
+from service.engine.notify.signing import verify
+from service.engine.notify.worker import Worker
+from service.store.notify_tables import Delivery
 from tests.service.notify.conftest import (
     D,
     Db,
@@ -273,7 +273,7 @@ def test_event_body_is_the_feed_json(db, receiver):
 
 
 def test_a_new_tariff_or_champion_is_announced_once_to_everyone(db, receiver):
-    from service.notify.grades import version_change
+    from service.engine.notify.grades import version_change
 
     office = new_key(db, "approval_office")
     subscribe(db, office, receiver.url)
@@ -292,8 +292,8 @@ def test_a_new_tariff_or_champion_is_announced_once_to_everyone(db, receiver):
 def test_the_worker_runs_inside_the_service_when_the_setting_says_so(db, receiver, tmp_path):
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
-    from service.settings import Settings
+    from service.http.app import create_app
+    from service.store.settings import Settings
 
     code = with_check("91140100888000005")
     insurer = new_key(db, "insurer")
@@ -317,7 +317,7 @@ def test_the_worker_runs_inside_the_service_when_the_setting_says_so(db, receive
 
 
 def test_a_revoked_key_hears_no_more(db, receiver):
-    from service.keys import revoke_key
+    from service.engine.keys import revoke_key
 
     code = with_check("91140100888000006")
     insurer = new_key(db, "insurer")

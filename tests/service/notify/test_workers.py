@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from features.uscc import with_check
-from service.notify.grades import grade_changes
-from service.notify.tables import Delivery
-from service.notify.worker import Worker
-from service.settings import NotifySettings
+from service.engine.notify.grades import grade_changes
+from service.engine.notify.worker import Worker
+from service.store.notify_tables import Delivery
+from service.store.settings import NotifySettings
 from tests.service.notify.conftest import D, Db, fast, new_key, subscribe, watch
 from tests.service.notify.receiver import Receiver
 
@@ -64,7 +64,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(db: Db) -> None:
         "SAFECREDIT_NOTIFY__BATCH": "100",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-c", "from service.cli import main; main()", "notify", "run"],
+        [sys.executable, "-c", "from service.cli.main import main; main()", "notify", "run"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

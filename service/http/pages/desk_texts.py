@@ -1,0 +1,123 @@
+"""The desks' words in Chinese (the default) and English, over the enterprise page's."""
+
+from __future__ import annotations
+
+from service.http.pages.texts import TEXTS, Lang
+
+DESK_TEXTS: dict[str, dict[str, str]] = {
+    "checks_title": {"zh": "审批查询", "en": "Approval-office desk"},
+    "quotes_title": {"zh": "保险报价", "en": "Insurer desk"},
+    "forbidden_approval_office": {
+        "zh": "此页面仅供审批部门使用：请用审批部门的密钥登录。",
+        "en": "This desk is for approval offices: sign in with an approval office's key.",
+    },
+    "forbidden_insurer": {
+        "zh": "此页面仅供保险机构使用：请用保险机构的密钥登录。",
+        "en": "This desk is for insurers: sign in with an insurer's key.",
+    },
+    "bad_upload": {
+        "zh": "文件被拒绝，未作任何记录。",
+        "en": "The file was refused; nothing was recorded.",
+    },
+    "bad_request": {"zh": "请求有误。", "en": "The request is wrong."},
+    "no_decision": {"zh": "未找到该结果。", "en": "No such result for this key."},
+    "back": {"zh": "返回", "en": "Back"},
+    "lookup": {"zh": "按名称查找", "en": "Find by name"},
+    "name": {"zh": "企业名称", "en": "Name"},
+    "mode_prefix": {"zh": "名称开头", "en": "starts with"},
+    "mode_contains": {"zh": "名称包含", "en": "contains"},
+    "find": {"zh": "查找", "en": "Find"},
+    "found_none": {"zh": "没有匹配的企业。", "en": "No enterprise matches."},
+    "found_more": {"zh": "仅显示前 {n} 条，请输入更多字。", "en": "The first {n} only: type more."},
+    "check_one": {"zh": "按统一社会信用代码查询", "en": "Check a code"},
+    "check": {"zh": "查询", "en": "Check"},
+    "domain": {"zh": "审批领域", "en": "Domain"},
+    "as_of": {"zh": "查询日期", "en": "On"},
+    "as_of_hint": {"zh": "留空为今天", "en": "empty: today"},
+    "upload_codes": {"zh": "批量查询（上传文件）", "en": "Check a list (upload)"},
+    "upload_codes_hint": {
+        "zh": "CSV 或 XLSX，列 uscc（必填）和 ref（可选，您的编号）；第一行为列名。",
+        "en": "CSV or XLSX with a column uscc and optionally ref (your reference); first row: "
+        "the column names.",
+    },
+    "file": {"zh": "文件", "en": "File"},
+    "upload": {"zh": "上传并查询", "en": "Upload and check"},
+    "results": {"zh": "查询结果", "en": "Results"},
+    "download": {"zh": "下载", "en": "Download"},
+    "ref": {"zh": "编号", "en": "Ref"},
+    "status": {"zh": "结论", "en": "Answer"},
+    "status_restricted": {"zh": "受限", "en": "restricted"},
+    "status_clear": {"zh": "未受限", "en": "clear"},
+    "status_not_found": {"zh": "未找到", "en": "not found"},
+    "status_invalid": {"zh": "代码无效", "en": "invalid"},
+    "measures": {"zh": "惩戒措施", "en": "Measures"},
+    "basis": {"zh": "依据", "en": "Basis"},
+    "entries": {"zh": "名单记录", "en": "Entries"},
+    "incentives": {"zh": "守信激励", "en": "Incentives"},
+    "grade": {"zh": "信用等级", "en": "Grade"},
+    "term": {"zh": "期限至", "en": "term ends"},
+    "counts": {"zh": "合计", "en": "In all"},
+    "recorded_as": {"zh": "已记入决定台账", "en": "Recorded in the decision ledger as"},
+    "known_at": {"zh": "名单状态截至", "en": "Registry as known at"},
+    "domain_administrative_approval": {"zh": "行政审批", "en": "administrative approval"},
+    "domain_government_procurement": {"zh": "政府采购", "en": "government procurement"},
+    "domain_bidding": {"zh": "招标投标", "en": "bidding"},
+    "domain_state_land": {"zh": "国有土地供应", "en": "state land supply"},
+    "domain_financing": {"zh": "融资信贷", "en": "financing"},
+    "domain_qualification_review": {"zh": "资质审核", "en": "qualification review"},
+    "domain_insurance_surcharge": {"zh": "保险费率上浮", "en": "insurance surcharge"},
+    "domain_inspection_frequency": {"zh": "检查频次", "en": "inspection frequency"},
+    # insurer desk
+    "upload_book": {"zh": "续保清单（上传文件）", "en": "Renewal book (upload)"},
+    "upload_book_hint": {
+        "zh": "CSV 或 XLSX：uscc（必填）、insured_amount_cny、headcount、honours、previous_rate、"
+        "period_start、as_of；空格取下方默认值。",
+        "en": "CSV or XLSX: uscc (required), insured_amount_cny, headcount, honours, "
+        "previous_rate, period_start, as_of; an empty cell takes the default below.",
+    },
+    "period_start": {"zh": "保险期间起始日", "en": "Period starts"},
+    "insured_amount": {"zh": "每人保险金额（元）", "en": "Insured amount per person (CNY)"},
+    "honours": {"zh": "安全荣誉", "en": "Safety honours"},
+    "honours_none": {"zh": "无", "en": "none"},
+    "honours_city": {"zh": "市级", "en": "city"},
+    "honours_province": {"zh": "省级", "en": "province"},
+    "quote_book": {"zh": "上传并报价", "en": "Upload and quote"},
+    "quoted": {"zh": "已报价", "en": "Quoted"},
+    "refused": {"zh": "未报价的行", "en": "Rows refused"},
+    "row": {"zh": "行", "en": "Row"},
+    "reason": {"zh": "原因", "en": "Reason"},
+    "previous_rate": {"zh": "上年费率", "en": "Previous rate"},
+    "uncapped_rate": {"zh": "未封顶费率", "en": "Uncapped rate"},
+    "rate": {"zh": "费率", "en": "Rate"},
+    "limit_applied": {"zh": "适用的上下限", "en": "Cap or band applied"},
+    "premium": {"zh": "保费（元）", "en": "Premium (CNY)"},
+    "total_premium": {"zh": "保费合计", "en": "Total premium"},
+    "headcount": {"zh": "人数", "en": "Persons"},
+    "worksheet": {"zh": "费率计算表", "en": "Rating worksheet"},
+    "print": {"zh": "打印本页即可存档。", "en": "Print this page to file it."},
+    "base_rate": {"zh": "基准费率", "en": "Base rate"},
+    "factor": {"zh": "调整因子", "en": "Factor"},
+    "multiplier": {"zh": "系数", "en": "Multiplier"},
+    "accident_ids": {"zh": "事故编号", "en": "Accident ids"},
+    "factor_product": {"zh": "因子乘积", "en": "Product of the factors"},
+    "banded": {"zh": "限定在浮动区间内", "en": "Held within the band"},
+    "band": {"zh": "浮动区间", "en": "Band"},
+    "expected_actual": {"zh": "预期与实际", "en": "Expected against actual"},
+    "credibility": {"zh": "可信度", "en": "Credibility"},
+    "expected": {"zh": "预期", "en": "Expected"},
+    "actual": {"zh": "实际", "en": "Actual"},
+    "probability": {"zh": "12 个月内事故概率", "en": "P(accident within 12 months)"},
+    "score": {"zh": "信用分", "en": "Credit score"},
+    "quote_one": {"zh": "单户费率计算表", "en": "One enterprise's worksheet"},
+    "show": {"zh": "生成", "en": "Show"},
+    "enterprise": {"zh": "企业", "en": "Enterprise"},
+    "period": {"zh": "保险期间", "en": "Period"},
+    "versions_used": {"zh": "版本", "en": "Versions"},
+    "detail": {"zh": "计算依据", "en": "Worked out from"},
+}
+
+
+def desk_texts(lang: Lang) -> dict[str, str]:
+    words = {key: value[lang] for key, value in TEXTS.items()}
+    words.update({key: value[lang] for key, value in DESK_TEXTS.items()})
+    return words
