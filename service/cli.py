@@ -15,6 +15,7 @@ from service.cli_choices import CHECK_MODES, ENCODINGS, ENGINES, WORLD_FORMATS
 from service.cli_files import table_file_or_folder
 from service.cli_keys import app as keys_app
 from service.cli_ledger import app as ledger_app
+from service.cli_monitor import monitor
 from service.cli_notify import app as notify_app
 from service.cli_progress import Progress, bar, steps
 from service.cli_quote import quote
@@ -35,6 +36,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(notify_app, name="notify")
 app.command()(quote)
+app.command()(monitor)
 app.command("export-history")(export_history)
 
 
