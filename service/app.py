@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from registry import clock
 from registry.errors import InputError, RegistryError, TooLargeError
 from service import errors, pages
-from service.api import changes, decisions, keys, registry, scores, watchlists
+from service.api import changes, decisions, keys, plans, registry, scores, watchlists
 from service.api.champion import Champion
 from service.api.deps import ServiceSettings, service_settings
 from service.auth import Principals
@@ -155,7 +155,7 @@ def create_app(
     errors.install(app)
     _install_handlers(app)
     app.add_middleware(Limits, max_body_bytes=limits.max_body_bytes)
-    for module in (scores, registry, decisions, keys, watchlists, changes, pages):
+    for module in (scores, registry, decisions, keys, watchlists, changes, plans, pages):
         app.include_router(module.router)
     pages.mount_assets(app)
     load_tariff = _include_quotes(app)

@@ -17,6 +17,7 @@ from service.cli_keys import app as keys_app
 from service.cli_ledger import app as ledger_app
 from service.cli_monitor import monitor
 from service.cli_notify import app as notify_app
+from service.cli_plan import app as plan_app
 from service.cli_progress import Progress, bar, steps
 from service.cli_quote import quote
 from service.cli_registry import app as registry_app
@@ -35,6 +36,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(notify_app, name="notify")
+app.add_typer(plan_app, name="plan")
 app.command()(quote)
 app.command()(monitor)
 app.command("export-history")(export_history)

@@ -1,0 +1,101 @@
+"""``GET /v1/plans/inspections``: whom to inspect as of a day, for regulators only — the
+enterprises ranked by expected accidents prevented, each with its actionable reasons as the
+inspection's focus, and a share drawn at random by grade (双随机), marked as such."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from models.plans import PlanError, PlanPolicy, load_plan_policy
+from service.api.deps import ScorerDep, SessionDep, today_of
+from service.api.inputs import Day
+from service.api.responses import answer_in_thread, errors
+from service.auth import allow
+from service.errors import BadInput
+from service.keys import Principal
+from service.plans import plan_inspections
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"])
+ERRORS = errors(e422="bad input: a day, the capacity, the share, or a region with no enterprise")
+MAX_CAPACITY = 10_000  # per answer over HTTP; the command line plans more
+
+
+class PlannedOut(BaseModel):
+    rank: int
+    uscc: str
+    region_code: str
+    employees: int
+    grade: Literal["A", "B", "C", "D"]
+    score: int
+    probability: float = Field(description="P(responsible accident within 12 months)")
+    expected_accidents: float = Field(description="−ln(1 − probability)")
+    prevented: float = Field(description="accidents an inspection is expected to prevent")
+    picked: Literal["ranked", "random"]
+    why: str = Field(description="why it is in the plan")
+    focus_en: str = Field(description="the inspection's focus: actions, then reasons")
+    focus_zh: str
+
+
+class InspectionPlanOut(BaseModel):
+    as_of: str
+    capacity: int
+    region: str | None
+    random_share: float
+    seed: int
+    candidates: int
+    ranked: int
+    random: int
+    prevented: float
+    versions: dict[str, str]
+    plan: list[PlannedOut]
+
+
+def get_plan_policy(request: Request) -> PlanPolicy:
+    policy = getattr(request.app.state, "plan_policy", None)
+    if policy is None:
+        policy = request.app.state.plan_policy = load_plan_policy()
+    return policy
+
+
+@router.get("/inspections", response_model=InspectionPlanOut, responses=ERRORS)
+async def inspection_plan(
+    request: Request,
+    session: SessionDep,
+    scorer: ScorerDep,
+    principal: Annotated[Principal, Depends(allow("regulator"))],
+    capacity: Annotated[int, Query(ge=1, le=MAX_CAPACITY, description="inspections available")],
+    as_of: Annotated[Day | None, Query(description="plan as of this day (today)")] = None,
+    region: Annotated[
+        str | None,
+        Query(pattern=r"^\d{2}(\d{2}){0,2}$", description="division code prefix (GB/T 2260)"),
+    ] = None,
+    random_share: Annotated[
+        float, Query(ge=0, le=1, description="share drawn at random, weighted by grade")
+    ] = 0.0,
+    seed: Annotated[int, Query(ge=0, lt=2**63, description="the draw's seed")] = 0,
+) -> Response:
+    """The inspection plan; the same inputs, versions and seed give the same plan."""
+    policy = get_plan_policy(request)
+    day = as_of or today_of(request)
+
+    def answer() -> InspectionPlanOut:
+        try:
+            with session.begin():
+                out = plan_inspections(
+                    session,
+                    scorer,
+                    policy,
+                    as_of=day,
+                    capacity=capacity,
+                    region=region,
+                    random_share=random_share,
+                    seed=seed,
+                )
+        except PlanError as exc:
+            raise BadInput(str(exc)) from None
+        return InspectionPlanOut.model_validate(out)
+
+    return await answer_in_thread(answer)
