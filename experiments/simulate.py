@@ -84,7 +84,7 @@ import pandas as pd
 from experiments.world import firms as firms_module
 from experiments.world import output, params, records
 from experiments.world.dates import month_starts, to_date
-from experiments.world.province import Province
+from experiments.world.province import InspectionEffect, Province
 from features.contracts import TABLES
 from features.manifest import write_manifest
 
@@ -123,9 +123,12 @@ def simulate(
     *,
     end: dt.date | None = None,
     progress: bool = False,
+    effect: InspectionEffect | None = None,
 ) -> World:
     """A province of ``n_enterprises`` over the ``years`` years up to ``end`` (default
-    2025-12-31); the same arguments always give the same world."""
+    2025-12-31); the same arguments always give the same world. ``effect``: targeted
+    inspections that rectify the hazards they find (off by default: see
+    :class:`~experiments.world.province.InspectionEffect`)."""
     if n_enterprises < 1 or years < 1:
         raise ValueError(f"need at least 1 enterprise and 1 year, got {n_enterprises}, {years}")
     p = params.load()
@@ -135,7 +138,7 @@ def simulate(
     bounds = month_starts(end, 12 * years + burn)
     rng = np.random.default_rng(seed)
     firms = firms_module.build(rng, p, n_enterprises, before_day=int(bounds[0]))
-    outcome = Province(rng, p, firms, bounds, burn).run(progress)
+    outcome = Province(rng, p, firms, bounds, burn, effect).run(progress)
     start, last = int(bounds[burn]), int(bounds[-1]) - 1
     return World(
         tables=records.tables(firms, outcome, start, last),
