@@ -114,6 +114,7 @@ def create_app(
         app.state.sessions = sessions(app.state.engine)
         app.state.limits = limits
         app.state.time_zone = settings.registry.time_zone
+        app.state.monitor_dir = settings.var_dir / "monitor"  # the monitor's reports
         app.state.notify = settings.notify
         app.state.principals = Principals(
             limits.key_cache_seconds, touch_seconds=limits.last_used_every_seconds

@@ -23,6 +23,7 @@ from service.errors import ServiceError
 from service.filings import ENTERPRISE_FILINGS, act_as
 from service.pages import forms
 from service.pages.entries import policy_of, record
+from service.pages.monitor import latest, monitor_dir
 from service.pages.refusals import refusal_status, refusal_text
 from service.pages.render import lang_of, message, render, signed_in_or_login
 from service.pages.texts import Lang, texts
@@ -58,6 +59,7 @@ def regulator_queue(request: Request, session: SessionDep, lang: LangQuery = Non
         "lang": language,
         "department": principal.department,
         "today": today,
+        "monitor": latest(monitor_dir(request)),
         "tasks": [
             {
                 "task": t,
