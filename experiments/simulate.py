@@ -123,12 +123,23 @@ def simulate(
     *,
     end: dt.date | None = None,
     progress: bool = False,
-    effect: InspectionEffect | None = None,
 ) -> World:
     """A province of ``n_enterprises`` over the ``years`` years up to ``end`` (default
-    2025-12-31); the same arguments always give the same world. ``effect``: targeted
-    inspections that rectify the hazards they find (off by default: see
-    :class:`~experiments.world.province.InspectionEffect`)."""
+    2025-12-31); the same arguments always give the same world."""
+    return inspected(n_enterprises, years, seed, end=end, progress=progress, effect=None)
+
+
+def inspected(
+    n_enterprises: int,
+    years: int,
+    seed: int,
+    *,
+    effect: InspectionEffect | None,
+    end: dt.date | None = None,
+    progress: bool = False,
+) -> World:
+    """:func:`simulate` with targeted inspections that rectify the hazards they find (see
+    :class:`~experiments.world.province.InspectionEffect`); ``effect=None`` is :func:`simulate`."""
     if n_enterprises < 1 or years < 1:
         raise ValueError(f"need at least 1 enterprise and 1 year, got {n_enterprises}, {years}")
     p = params.load()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from experiments.simulate import simulate
+from experiments.simulate import inspected, simulate
 from experiments.world.province import InspectionEffect, Province
 
 
@@ -16,7 +16,7 @@ def _nobody(year: int, province: Province) -> np.ndarray:
 
 def test_an_effect_that_inspects_nobody_changes_nothing() -> None:
     plain = simulate(400, 3, seed=21)
-    idle = simulate(400, 3, seed=21, effect=InspectionEffect(planner=_nobody))
+    idle = inspected(400, 3, seed=21, effect=InspectionEffect(planner=_nobody))
     for name, table in plain.tables.items():
         pd.testing.assert_frame_equal(table, idle.tables[name])
     pd.testing.assert_frame_equal(plain.truth, idle.truth)
@@ -34,7 +34,7 @@ def test_inspected_enterprises_have_fewer_expected_accidents() -> None:
         return chosen
 
     plain = simulate(600, 3, seed=22)
-    inspected = simulate(600, 3, seed=22, effect=InspectionEffect(planner=first_300, seed=1))
+    treated = inspected(600, 3, seed=22, effect=InspectionEffect(planner=first_300, seed=1))
     codes = set(plain.tables["enterprises"]["uscc"].iloc[chosen])
 
     def expected(world: object) -> float:
@@ -44,7 +44,7 @@ def test_inspected_enterprises_have_fewer_expected_accidents() -> None:
         return float(rows["expected_accidents"].sum())
 
     assert seen["hidden_before"] > 0 and seen["open_before"] > 0
-    assert expected(inspected) < 0.97 * expected(plain)
+    assert expected(treated) < 0.97 * expected(plain)
     # the visits are on record: one inspection more per inspected enterprise that year
-    more = len(inspected.tables["inspections"]) - len(plain.tables["inspections"])
+    more = len(treated.tables["inspections"]) - len(plain.tables["inspections"])
     assert more >= 250
