@@ -184,6 +184,7 @@ def gather(
         current=current,
         policies=priced_policies(session, history, as_of),
         features=features,
+        trained_until=trained[1] if trained else None,
     )
     versions = {
         **scorer.versions,

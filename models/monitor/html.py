@@ -136,10 +136,14 @@ def render(report: Report) -> str:
             "mean predicted and realised rate per book",
         )
     )
-    parts.append(_table(d["calibration"], ["book", *rate_cols, "ratio"]))
+    parts.append(_table(d["calibration"], ["book", *rate_cols, "ratio", "in_training"]))
     parts.append("<h2>AUC and KS by quarter</h2>")
     parts.append(_lines_plot(d["discrimination"], {"auc": "AUC", "ks": "KS"}, "discrimination"))
-    parts.append(_table(d["discrimination"], ["book", "n", "events", "auc", "ks"]))
+    parts.append(_table(d["discrimination"], ["book", "n", "events", "auc", "ks", "in_training"]))
+    parts.append(
+        "<p><small>in_training: the book's date is among the champion's training dates, so its "
+        "figures are in-sample (optimistic).</small></p>"
+    )
     m = d["migration"]
     parts.append(f"<h2>Grade migration {escape(m['from'])} → {escape(m['to'])}</h2>")
     mig = [

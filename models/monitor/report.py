@@ -45,6 +45,7 @@ class Inputs:
     current: pd.DataFrame
     policies: pd.DataFrame | None
     features: tuple[str, ...]
+    trained_until: str | None = None  # the champion's last training as-of date, if known
 
 
 @dataclass
@@ -75,6 +76,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _plain(v: Any) -> Any:
+    if isinstance(v, np.bool_):
+        return bool(v)
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (np.floating, float)):
@@ -111,6 +114,9 @@ def build(
 
     calibration = rates(books, "book", confidence=t.confidence)
     calibration["ratio"] = calibration["rate"] / calibration["predicted"]
+    # a book on or before the champion's last training date is in its training data
+    last = inputs.trained_until
+    calibration["in_training"] = [last is not None and b <= last for b in calibration["book"]]
     lo, hi = t.calibration_ratio
     quarters = []
     for book, part in books.groupby("book", sort=True):
@@ -119,6 +125,7 @@ def build(
             {"book": book, "n": len(part), "events": int(part["y"].sum()), "auc": auc, "ks": ks}
         )
     discrimination = pd.DataFrame(quarters, columns=["book", "n", "events", "auc", "ks"])
+    discrimination["in_training"] = calibration["in_training"].to_numpy()
     sections["calibration"] = _records(calibration)
     sections["discrimination"] = _records(discrimination)
     for row in calibration.itertuples():

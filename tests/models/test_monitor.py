@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from models.monitor.html import render
-from models.monitor.policy import load_monitor_policy
+from models.monitor.policy import MonitorPolicy, load_monitor_policy
 from models.monitor.report import Inputs, build
 from models.monitor.stats import auc_ks, migration, psi, score_band, tariff_band, wilson
 from models.policy import PolicyFileError
@@ -105,13 +105,13 @@ def _case() -> Inputs:
         current=cur,
         policies=policies,
         features=("f",),
+        trained_until="2023-01-01",
     )
 
 
-def _lenient():  # type: ignore[no-untyped-def]
+def _lenient() -> MonitorPolicy:
+    """The shipped policy with every threshold out of the hand-built case's way."""
     policy = load_monitor_policy()
-    t = dataclasses.replace  # pydantic models: model_copy
-    del t
     return policy.model_copy(
         update={
             "thresholds": policy.thresholds.model_copy(
@@ -150,6 +150,9 @@ def test_report_numbers_by_hand() -> None:
     # first book: 4 events in 10 against a mean prediction of 0.2
     assert calibration["2023-01-01"]["rate"] == pytest.approx(0.4)
     assert calibration["2023-01-01"]["ratio"] == pytest.approx(2.0)
+    # trained up to the first book: it is in-sample, the second is not
+    assert [r["in_training"] for r in d["calibration"]] == [True, False]
+    assert [r["in_training"] for r in d["discrimination"]] == [True, False]
     quarters = {r["book"]: r for r in d["discrimination"]}
     # second book: D has 3 events, A none; every bad outranks every good but 2 D goods tie
     # the 3 D bads: AUC = (3·5 + 3·2·½) / (3·7) = 18/21
