@@ -24,33 +24,37 @@ MAX_CAPACITY = 10_000  # per answer over HTTP; the command line plans more
 
 
 class PlannedOut(BaseModel):
-    rank: int
-    uscc: str
-    region_code: str
-    employees: int
-    grade: Literal["A", "B", "C", "D"]
-    score: int
+    rank: int = Field(description="place in the plan, from 1")
+    uscc: str = Field(description="the enterprise's unified social credit code")
+    region_code: str = Field(description="its 6-digit division code (GB/T 2260)")
+    employees: int = Field(description="its recorded headcount (the exposure)")
+    grade: Literal["A", "B", "C", "D"] = Field(description="its grade, overrides applied")
+    score: int = Field(description="its published score")
     probability: float = Field(description="P(responsible accident within 12 months)")
     expected_accidents: float = Field(description="−ln(1 − probability)")
     prevented: float = Field(description="accidents an inspection is expected to prevent")
-    picked: Literal["ranked", "random"]
+    picked: Literal["ranked", "random"] = Field(
+        description="ranked by accidents prevented, or drawn at random by grade (双随机)"
+    )
     why: str = Field(description="why it is in the plan")
     focus_en: str = Field(description="the inspection's focus: actions, then reasons")
-    focus_zh: str
+    focus_zh: str = Field(description="the same in Chinese")
 
 
 class InspectionPlanOut(BaseModel):
-    as_of: str
-    capacity: int
-    region: str | None
-    random_share: float
-    seed: int
-    candidates: int
-    ranked: int
-    random: int
-    prevented: float
-    versions: dict[str, str]
-    plan: list[PlannedOut]
+    as_of: str = Field(description="the day the plan is made as of")
+    capacity: int = Field(description="inspections asked for")
+    region: str | None = Field(description="the division code prefix, if any")
+    random_share: float = Field(description="share of the plan drawn at random")
+    seed: int = Field(description="the random draw's seed")
+    candidates: int = Field(description="enterprises known on the day in the region")
+    ranked: int = Field(description="enterprises in the plan by accidents prevented")
+    random: int = Field(description="enterprises in the plan drawn at random")
+    prevented: float = Field(description="accidents the plan is expected to prevent in total")
+    versions: dict[str, str] = Field(
+        description="model, scoring policy, recourse actions, catalogue and plan policy"
+    )
+    plan: list[PlannedOut] = Field(description="the enterprises to inspect, in order")
 
 
 def get_plan_policy(request: Request) -> PlanPolicy:
