@@ -82,8 +82,8 @@ def _binned(reference: pd.Series, current: pd.Series, bins: int) -> tuple[list, 
             ["<missing>" if pd.isna(v) else str(v) for v in reference],
             ["<missing>" if pd.isna(v) else str(v) for v in current],
         )
-    ref = reference.to_numpy(dtype=float)
-    cur = current.to_numpy(dtype=float)
+    ref = reference.astype("float64").to_numpy()  # a nullable integer's NA becomes NaN
+    cur = current.astype("float64").to_numpy()
     known = ref[~np.isnan(ref)]
     if len(known):
         qs = np.quantile(known, np.linspace(0, 1, bins + 1)[1:-1])

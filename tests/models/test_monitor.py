@@ -39,6 +39,8 @@ def test_psi_by_hand() -> None:
     assert empty == pytest.approx((0.5 - 1) * math.log(0.5) + (0.5 - eps) * math.log(0.5 / eps))
     missing = psi(pd.Series([1.0, 1.0]), pd.Series([1.0, float("nan")]), bins=2, epsilon=eps)
     assert missing == pytest.approx(empty)
+    nullable = psi(pd.Series([1, 1], dtype="Int64"), pd.Series([1, None], dtype="Int64"), bins=2)
+    assert nullable == pytest.approx(empty)
 
 
 def test_auc_and_ks_by_hand() -> None:
