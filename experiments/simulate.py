@@ -84,7 +84,7 @@ import pandas as pd
 from experiments.world import firms as firms_module
 from experiments.world import output, params, records
 from experiments.world.dates import month_starts, to_date
-from experiments.world.province import Province
+from experiments.world.province import InspectionEffect, Province
 from features.contracts import TABLES
 from features.manifest import write_manifest
 
@@ -126,6 +126,20 @@ def simulate(
 ) -> World:
     """A province of ``n_enterprises`` over the ``years`` years up to ``end`` (default
     2025-12-31); the same arguments always give the same world."""
+    return inspected(n_enterprises, years, seed, end=end, progress=progress, effect=None)
+
+
+def inspected(
+    n_enterprises: int,
+    years: int,
+    seed: int,
+    *,
+    effect: InspectionEffect | None,
+    end: dt.date | None = None,
+    progress: bool = False,
+) -> World:
+    """:func:`simulate` with targeted inspections that rectify the hazards they find (see
+    :class:`~experiments.world.province.InspectionEffect`); ``effect=None`` is :func:`simulate`."""
     if n_enterprises < 1 or years < 1:
         raise ValueError(f"need at least 1 enterprise and 1 year, got {n_enterprises}, {years}")
     p = params.load()
@@ -135,7 +149,7 @@ def simulate(
     bounds = month_starts(end, 12 * years + burn)
     rng = np.random.default_rng(seed)
     firms = firms_module.build(rng, p, n_enterprises, before_day=int(bounds[0]))
-    outcome = Province(rng, p, firms, bounds, burn).run(progress)
+    outcome = Province(rng, p, firms, bounds, burn, effect).run(progress)
     start, last = int(bounds[burn]), int(bounds[-1]) - 1
     return World(
         tables=records.tables(firms, outcome, start, last),

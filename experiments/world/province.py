@@ -3,6 +3,7 @@ accidents and sanctions, vectorised over enterprises (the loop is over months)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,23 @@ class Outcome:
     operating: np.ndarray  # operating at the year start
 
 
+@dataclass(frozen=True)
+class InspectionEffect:
+    """Targeted inspections, off unless given (a world without one is unchanged, draw for
+    draw). At each recording year's start, ``planner(year, province)`` names the enterprises
+    (internal ids) inspected that month. Each hidden hazard of theirs is found with chance
+    ``found`` and rectified at once; with ``rectify_open`` every open hazard is rectified too
+    (and no major one is overdue any more); the culture improves by ``culture_jolt``. The
+    effect's draws come from a generator of its own (``seed``), and the visits are recorded as
+    inspections."""
+
+    planner: Callable[[int, Province], np.ndarray]
+    found: float = 0.7
+    rectify_open: bool = True
+    culture_jolt: float = 0.0
+    seed: int = 0
+
+
 class Province:
     """State of every enterprise; :meth:`step` advances one month."""
 
@@ -43,8 +61,11 @@ class Province:
         firms: Firms,
         bounds: np.ndarray,
         burn: int,
+        effect: InspectionEffect | None = None,
     ) -> None:
         self.rng, self.p, self.firms, self.bounds, self.burn = rng, params, firms, bounds, burn
+        self.effect = effect
+        self.effect_rng = np.random.default_rng(effect.seed) if effect else None
         n, steps = len(firms), len(bounds) - 1
         years = (steps - burn) // 12
         self.n = n
@@ -69,6 +90,10 @@ class Province:
         self.accidents_known = np.zeros(n, dtype=np.int64)  # this year, responsible, reported
         self.serious_found = np.zeros(n, dtype=np.int64)  # this year
         self.year_end = bounds[burn]
+        # open hazards an inspection rectified before their scheduled day: that day's
+        # rectification is absorbed here instead of closing a hazard twice
+        self.credit = np.zeros((2, n), dtype=np.int64)
+        self.targeted = Log(ent=np.int64, day=np.int64)  # the effect's inspections
 
         self.sanctions = Sanctions(params, firms)
         self.inspections = Log(ent=np.int64, day=np.int64)
@@ -97,6 +122,10 @@ class Province:
             range(len(self.bounds) - 1), desc="simulating", unit="month", disable=not progress
         ):
             self.step(k)
+        return self.outcome()
+
+    def outcome(self) -> Outcome:
+        """Every record so far and the truth arrays (later years still zero)."""
         return Outcome(
             inspections=self.inspections.columns(),
             violations=self.violations.columns(),
@@ -115,11 +144,19 @@ class Province:
         length = stop - start
         share = length / DAYS_PER_YEAR
         rectified, due, closed = self.schedule[:2, k], self.schedule[2, k], self.schedule[3, k]
+        if self.effect is not None:
+            absorbed = np.minimum(rectified, self.credit)
+            self.credit -= absorbed
+            rectified = rectified - absorbed
         self.open -= rectified
         self.overdue += due.astype(np.int64) - closed
+        if self.effect is not None:
+            np.maximum(self.overdue, 0, out=self.overdue)
         recording = k >= self.burn
         if recording and (k - self.burn) % 12 == 0:
             self._new_year((k - self.burn) // 12, start)
+            if self.effect is not None:
+                self._inspect_targets((k - self.burn) // 12, start)
         risk = self.risk
         live = self.operating
 
@@ -159,6 +196,24 @@ class Province:
         c = self.p["culture"]
         rho = c["monthly_persistence"]
         self.drift = rho * self.drift + c["drift_sd"] * np.sqrt(1 - rho**2) * rng.standard_normal(n)
+
+    def _inspect_targets(self, year: int, day: int) -> None:
+        """The effect's inspections of the year: found hazards rectified, culture improved."""
+        assert self.effect is not None and self.effect_rng is not None
+        e = self.effect
+        ents = np.unique(np.asarray(e.planner(year, self), dtype=np.int64))
+        ents = ents[self.operating[ents]]
+        if not len(ents):
+            return
+        found = self.effect_rng.binomial(self.hidden[:, ents], e.found)
+        self.hidden[:, ents] -= found
+        if e.rectify_open:
+            self.credit[:, ents] += self.open[:, ents]
+            self.open[:, ents] = 0
+            self.overdue[ents] = 0
+        self.drift[ents] += e.culture_jolt
+        self.targeted.add(ent=ents, day=np.full(len(ents), day, dtype=np.int64))
+        self.inspections.add(ent=ents, day=np.full(len(ents), day, dtype=np.int64))
 
     def _accident_rate(self, risk: np.ndarray) -> np.ndarray:
         """Responsible accidents per year given the state at the start of the month."""

@@ -17,7 +17,9 @@ from service.cli.context import engine, get_settings
 from service.cli.files import table_file_or_folder
 from service.cli.keys import app as keys_app
 from service.cli.ledger import app as ledger_app
+from service.cli.monitor import monitor
 from service.cli.notify import app as notify_app
+from service.cli.plan import app as plan_app
 from service.cli.progress import Progress, bar, steps
 from service.cli.quote import quote
 from service.cli.registry import app as registry_app
@@ -33,7 +35,9 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(notify_app, name="notify")
+app.add_typer(plan_app, name="plan")
 app.command()(quote)
+app.command()(monitor)
 app.command("export-history")(export_history)
 
 

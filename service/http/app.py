@@ -31,7 +31,7 @@ from service.engine.decisions import Scorer
 from service.engine.notify.grades import announce_book
 from service.engine.notify.worker import start_worker
 from service.http import errors, pages
-from service.http.api import changes, decisions, keys, registry, scores, watchlists
+from service.http.api import changes, decisions, keys, plans, registry, scores, watchlists
 from service.http.api.champion import Champion
 from service.http.api.deps import ServiceSettings, service_settings
 from service.http.auth import Principals
@@ -114,6 +114,7 @@ def create_app(
         app.state.sessions = sessions(app.state.engine)
         app.state.limits = limits
         app.state.time_zone = settings.registry.time_zone
+        app.state.monitor_dir = settings.var_dir / "monitor"  # the monitor's reports
         app.state.notify = settings.notify
         app.state.principals = Principals(
             limits.key_cache_seconds, touch_seconds=limits.last_used_every_seconds
@@ -155,7 +156,7 @@ def create_app(
     errors.install(app)
     _install_handlers(app)
     app.add_middleware(Limits, max_body_bytes=limits.max_body_bytes)
-    for module in (scores, registry, decisions, keys, watchlists, changes, pages):
+    for module in (scores, registry, decisions, keys, watchlists, changes, plans, pages):
         app.include_router(module.router)
     pages.mount_assets(app)
     load_tariff = _include_quotes(app)

@@ -4,11 +4,20 @@ API reference ``/docs``."""
 
 from fastapi import APIRouter
 
-from service.http.pages import apidocs, checks, enterprise, files, insurer, regulator, signin
+from service.http.pages import (
+    apidocs,
+    checks,
+    enterprise,
+    files,
+    insurer,
+    monitor,
+    regulator,
+    signin,
+)
 from service.http.pages.apidocs import mount_assets
 
 router = APIRouter(include_in_schema=False)
-for _module in (signin, enterprise, regulator, files, checks, insurer, apidocs):
+for _module in (signin, enterprise, regulator, monitor, files, checks, insurer, apidocs):
     router.include_router(_module.router)
 
 __all__ = ["mount_assets", "router"]

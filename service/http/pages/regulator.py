@@ -23,6 +23,7 @@ from service.engine.filings import ENTERPRISE_FILINGS, act_as
 from service.http.api.deps import SessionDep, today_of
 from service.http.pages import forms
 from service.http.pages.entries import policy_of, record
+from service.http.pages.monitor import latest, monitor_dir
 from service.http.pages.refusals import refusal_status, refusal_text
 from service.http.pages.render import lang_of, message, render, signed_in_or_login
 from service.http.pages.texts import Lang, texts
@@ -58,6 +59,7 @@ def regulator_queue(request: Request, session: SessionDep, lang: LangQuery = Non
         "lang": language,
         "department": principal.department,
         "today": today,
+        "monitor": latest(monitor_dir(request)),
         "tasks": [
             {
                 "task": t,

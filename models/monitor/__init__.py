@@ -1,0 +1,2 @@
+"""Monitoring the champion and the tariff: realised outcomes against the grades, calibration,
+discrimination, grade migration, drift (PSI) and loss ratios, judged by a versioned policy."""
