@@ -167,11 +167,6 @@ class RegistryIndex:
     a_items: list[Interval] = field(default_factory=list)
 
     def refresh(self, session: Session) -> RegistryIndex:
-        read = chain_read(session)
-        if read is not None:  # this transaction read the head already: no statement again
-            with self.lock:
-                if (read[0], read[1], read[2]) == (self.length, self.head, self.load):
-                    return self
         # the session's connection first, the lock second, always: a thread holding the lock
         # while it waits for a pooled connection, held by threads waiting for the lock, would
         # wait for ever (seen under load with a pool smaller than the thread pool)

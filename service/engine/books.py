@@ -29,7 +29,7 @@ from features.store import read_history
 from features.tables import Load
 from models.explain import Scored
 from models.tariff.experience import Records
-from registry.index import by_code, chain_read, index_for
+from registry.index import by_code, index_for
 from service.engine.decisions import Batch, Scorer, score_batch
 from service.store.db import unhurried
 
@@ -42,12 +42,8 @@ LAST_LOAD = select(func.max(Load.load_id))
 
 def last_load(session: Session) -> int:
     """The newest load of the event store (0: none): what a book was computed from. Read on
-    every answer from a book: as the transaction's registry index refresh read it, if one did
-    (a check's), or through the session's connection with a statement built once (the ORM's
-    execution path would add a third to the answer's reads)."""
-    read = chain_read(session)
-    if read is not None:
-        return read[2]
+    every answer from a book, so through the session's connection with a statement built once
+    (the ORM's execution path would add a third to the answer's reads)."""
     return session.connection().execute(LAST_LOAD).scalar() or 0
 
 
