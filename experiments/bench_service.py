@@ -1,8 +1,9 @@
 """Service latency under a bounded load on 127.0.0.1: concurrency 16 against one uvicorn worker
-and against two (one per core, sharing the listening socket as ``safecredit serve --workers 2``
-runs them), for a registry check (one code), a score with reasons (from the day's score book,
-and computed on a day without one) and a quote, each next to a bare endpoint of the same app
-that returns a constant (``/healthz``: the framework's ceiling), as ratios.
+and against two (one per core, each on a listening socket of its own on the port, as
+``safecredit serve --workers 2`` runs them), for a registry check (one code), a score with
+reasons (from the day's score book, and computed on a day without one) and a quote, each next
+to a bare endpoint of the same app that returns a constant (``/healthz``: the framework's
+ceiling), as ratios.
 
 Each case runs twice (see :mod:`experiments.bench_load`): saturated, for the throughput, and
 paced at ``RATE`` requests a second from the same 16 connections, for the latency a request
@@ -46,6 +47,7 @@ from models.training import fit_all, load_config
 from registry.evaluate import evaluate
 from registry.policy import find_policy
 from registry.procedure import act, propose
+from service.cli.serving import listening
 from service.engine.decisions import Scorer
 from service.engine.keys import create_key
 from service.store.db import make_engine, upgrade
@@ -130,8 +132,8 @@ def _load(url: str, folder: Path) -> tuple[list[str], str]:
 
 
 def _serve(url: str, folder: str, sock: socket.socket, scorer: Scorer) -> None:
-    """One worker process answering on the shared listening socket (as ``uvicorn --workers``
-    and ``safecredit serve --workers`` run them)."""
+    """One worker process answering on its own listening socket on the port, as ``safecredit
+    serve --workers`` runs them (``SO_REUSEPORT``: the kernel spreads the connections)."""
     import uvicorn
 
     from service.http.app import create_app
@@ -182,14 +184,12 @@ def _measure(
     """Every case saturated and paced, against ``workers`` processes."""
     from models.tariff import load_tariff
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    first = listening("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    socks = [first, *(listening("127.0.0.1", port) for _ in range(workers - 1))]
+    base = f"http://127.0.0.1:{port}"
     fork = mp.get_context("fork")
-    servers = [
-        fork.Process(target=_serve, args=(url, folder, sock, scorer)) for _ in range(workers)
-    ]
+    servers = [fork.Process(target=_serve, args=(url, folder, s, scorer)) for s in socks]
     for server in servers:
         server.start()
     cases = _cases(load_tariff().insurance.min_insured_amount_cny)
@@ -211,7 +211,8 @@ def _measure(
             server.terminate()
         for server in servers:
             server.join(10)
-        sock.close()
+        for sock in socks:
+            sock.close()
     return {"saturated": saturated, f"paced {RATE:g}/s": paced}
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from service.cli import context
+from service.cli import context, serving
 from service.cli.choices import CHECK_MODES, ENCODINGS, ENGINES, WORLD_FORMATS
 from service.cli.context import engine, get_settings
 from service.cli.files import table_file_or_folder
@@ -316,7 +316,9 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="uvicorn worker processes, one per core (SO_REUSEPORT)")
+    ] = 1,
 ) -> None:
     """Run the HTTP service (OpenAPI at /docs). On a loopback address the pages' cookies may go
     over plain HTTP (``SAFECREDIT_SERVICE__PLAIN_HTTP=false`` to insist on HTTPS); elsewhere
@@ -330,7 +332,11 @@ def serve(
         cached.cache_clear()
 
     engine().dispose()  # migrate before the workers start
-    uvicorn.run("service.http.app:create_app", factory=True, host=host, port=port, workers=workers)
+    if workers == 1:
+        uvicorn.run(serving.APP, factory=True, host=host, port=port)
+        return
+    # each worker on a socket of its own on the port: connections spread evenly
+    raise typer.Exit(serving.run(host, port, workers))
 
 
 def main() -> None:

@@ -13,11 +13,13 @@ group."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
@@ -145,7 +147,12 @@ def append(session: Session, row: Row) -> Row:
     each. The first waiter writes on a connection of the ``session``'s engine (or in the
     session, with no transaction open, when it is bound to a caller's connection); an error
     reaches every answer of that group, none of which is then recorded."""
-    key = str(session.get_bind().engine.url)
+    bind = session.get_bind()
+    key = str(bind.engine.url)
+    writer = _WRITERS.get(key)
+    loop = writer.loop_for_thread() if writer is not None and isinstance(bind, Engine) else None
+    if writer is not None and loop is not None:
+        return asyncio.run_coroutine_threadsafe(writer.append(row), loop).result()
     with _GUARD:
         group = _GROUPS.setdefault(key, _Group(threading.Condition(), []))
     me = _Waiting(row)
@@ -203,15 +210,99 @@ _LAST: dict[str, _Head] = {}  # by database: the head this process wrote last (m
 
 
 def _write(session: Session, rows: list[Row], key: str) -> None:
-    sealer = seal.current()
     bind = session.get_bind()
     if isinstance(bind, Engine):  # a pooled connection's own transaction: 0.25 ms less
-        with bind.begin() as connection:
-            head = _link(connection, sealer, rows, _LAST.get(key))
-    else:
-        with session.begin():  # joined to the caller's connection (a savepoint of its transaction)
-            head = _link(session.connection(), sealer, rows, _LAST.get(key))
+        _write_on(bind, rows, key)
+        return
+    sealer = seal.current()
+    with session.begin():  # joined to the caller's connection (a savepoint of its transaction)
+        head = _link(session.connection(), sealer, rows, _LAST.get(key))
     _LAST[key] = head  # committed
+
+
+def _write_on(engine: Engine, rows: list[Row], key: str) -> None:
+    sealer = seal.current()
+    with engine.begin() as connection:
+        head = _link(connection, sealer, rows, _LAST.get(key))
+    _LAST[key] = head  # committed
+
+
+_WRITERS: dict[str, Writer] = {}  # by database: the running writer of this process, if any
+
+
+class Writer:
+    """The process's one writer of the ledger of a database, for a server's event loop: answers
+    put their rows in a queue and await their own row's commit, without holding a thread; one
+    thread writes whatever queued while the previous group was written, as one group (chained,
+    sealed and committed as :func:`append` does it). An error reaches every answer of its group,
+    none of which is then recorded. While it runs, :func:`append` from any other thread of the
+    process hands its row to it too, so the process's decisions are chained by one writer."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.key = str(engine.url)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._queue: list[tuple[Row, asyncio.Future[Row]]] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="ledger-writer")
+
+    def start(self) -> None:
+        """Start writing, on the running event loop."""
+        self.loop = asyncio.get_running_loop()
+        self._task = self.loop.create_task(self._run())
+        _WRITERS[self.key] = self
+
+    def loop_for_thread(self) -> asyncio.AbstractEventLoop | None:
+        """The loop a thread hands it a row on, if it may: it runs, and not on this thread."""
+        if self.loop is None or self._closing or not self.loop.is_running():
+            return None
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread
+            return self.loop
+        return None if here is self.loop else self.loop
+
+    async def append(self, row: Row) -> Row:
+        """``row`` recorded: returns once the transaction that wrote it is committed."""
+        if self.loop is None or self._closing:
+            raise RuntimeError("the ledger writer is not running")
+        done: asyncio.Future[Row] = self.loop.create_future()
+        self._queue.append((row, done))
+        self._wake.set()
+        return await done
+
+    async def close(self) -> None:
+        """Write what is queued, then stop."""
+        if _WRITERS.get(self.key) is self:
+            del _WRITERS[self.key]
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        self._thread.shutdown()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+                rows = [r for r, _ in group]
+                try:
+                    await loop.run_in_executor(self._thread, _write_on, self.engine, rows, self.key)
+                except Exception as exc:  # handed to every answer of the group
+                    for _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for row, done in group:
+                        if not done.done():  # (an answer whose client left is still recorded)
+                            done.set_result(row)
+            if self._closing:
+                return
 
 
 def _link(connection: Connection, sealer: Sealer, rows: list[Row], last: _Head | None) -> _Head:

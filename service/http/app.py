@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 
 from registry import clock
 from registry.errors import InputError, RegistryError, TooLargeError
+from service.engine import ledger
 from service.engine.books import Book, Books
 from service.engine.decisions import Scorer
 from service.engine.notify.grades import announce_book
@@ -112,6 +113,8 @@ def create_app(
             settings.database.url, limits, echo=settings.database.echo
         )
         app.state.sessions = sessions(app.state.engine)
+        app.state.ledger = ledger.Writer(app.state.engine)
+        app.state.ledger.start()
         app.state.limits = limits
         app.state.time_zone = settings.registry.time_zone
         app.state.monitor_dir = settings.var_dir / "monitor"  # the monitor's reports
@@ -141,6 +144,7 @@ def create_app(
         yield
         if worker is not None:
             worker.stop()
+        await app.state.ledger.close()
         if engine is None:
             app.state.engine.dispose()
 

@@ -126,7 +126,10 @@ async def get_principal(
     if credential[0] == "session" and request.method not in SAFE_METHODS:
         # the page's cookie reads; changes need the key itself (no cross-site request forgery)
         raise Forbidden("the page's sign-in only reads: send 'Authorization: Bearer <key>'")
-    principal = await run_in_threadpool(resolve, request, session, credential)
+    # a principal remembered answers on the event loop; only a new one costs a thread hop
+    principal = request.app.state.principals.get(f"{credential[0]}:{credential[1]}")
+    if principal is None:
+        principal = await run_in_threadpool(resolve, request, session, credential)
     if principal is None:
         what = "API key" if credential[0] == "key" else "sign-in"
         raise Unauthorized(f"the {what} is unknown, revoked or expired")

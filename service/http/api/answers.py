@@ -190,28 +190,52 @@ def answered(
     subject: str | None = None,
     key_id: str | None = None,
 ) -> tuple[dict[str, Any], ledger.Row]:
-    """Compute an answer in a read transaction, then record it in the decision ledger in a short
-    write transaction of its own, shared with the answers given meanwhile (group commit:
-    recording inside the read made concurrent SQLite answers fail with "database is locked",
-    one commit each made them queue). The registry chain head read with the answer is recorded
-    too, and what the registry was known as (``compute`` may set ``registry_known`` in
-    ``versions`` itself). The answer is returned only once its decision is committed."""
+    """:func:`decided`, and its decision recorded in the decision ledger (group commit: see
+    :func:`service.engine.ledger.append`): returns once the decision is committed."""
+    output, row = decided(
+        session,
+        kind=kind,
+        inputs=inputs,
+        versions=versions,
+        compute=compute,
+        reasons=reasons,
+        subject=subject,
+        key_id=key_id,
+    )
+    return output, ledger.append(session, row)
+
+
+def decided(
+    session: Session,
+    *,
+    kind: str,
+    inputs: dict[str, Any],
+    versions: dict[str, Any],
+    compute: Callable[[Session], dict[str, Any]],
+    reasons: Callable[[dict[str, Any]], list[Any]],
+    subject: str | None = None,
+    key_id: str | None = None,
+) -> tuple[dict[str, Any], ledger.Row]:
+    """Compute an answer in a read transaction, and the decision that records it, not yet
+    written: the caller records it in a short write transaction of its own, shared with the
+    answers given meanwhile (recording inside the read made concurrent SQLite answers fail with
+    "database is locked", one commit each made them queue), and gives the answer only once its
+    decision is committed. The registry chain head read with the answer is recorded too, and
+    what the registry was known as (``compute`` may set ``registry_known`` in ``versions``
+    itself)."""
     with session.begin():
         output = compute(session)
         recorded = {**versions, "registry_chain": chain_version(session)}
         if "registry_known" not in recorded:
             record_known(session, recorded)
-    row = ledger.append(
-        session,
-        ledger.decision(
-            kind=kind,
-            inputs=inputs,
-            versions=recorded,
-            output=output,
-            reasons=reasons(output),
-            subject=subject,
-            key_id=key_id,
-        ),
+    row = ledger.decision(
+        kind=kind,
+        inputs=inputs,
+        versions=recorded,
+        output=output,
+        reasons=reasons(output),
+        subject=subject,
+        key_id=key_id,
     )
     return output, row
 

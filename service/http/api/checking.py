@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from registry import clock
 from registry.index import index_for
+from service.engine import ledger
 from service.engine.errors import BadInput, ServiceError
 from service.engine.keys import Principal
-from service.http.api.answers import answered, check_output, check_reasons, grades_of, record_known
+from service.http.api.answers import check_output, check_reasons, decided, grades_of, record_known
 from service.http.api.deps import today_of
 
 
@@ -24,7 +25,7 @@ class TooMany(ServiceError):
     kind = "too_many"
 
 
-def check_codes(
+def decide_check(
     request: Request,
     session: Session,
     principal: Principal,
@@ -34,9 +35,9 @@ def check_codes(
     domain: str,
     as_of: dt.date | None,
     known_at: dt.datetime | None,
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], ledger.Row]:
     """Each code's answer on ``as_of`` (today) as the registry knew it at ``known_at`` (now), and
-    the id of the ledger row that records it. Blocking: run it in the threadpool."""
+    the decision that records it, not yet written. Blocking: run it in the threadpool."""
     limits = request.app.state.limits
     if len(codes) > limits.max_codes:
         raise TooMany(f"usccs: at most {limits.max_codes} codes per check, got {len(codes)}")
@@ -63,7 +64,7 @@ def check_codes(
         record_known(s, versions, known)
         return output
 
-    output, row = answered(
+    return decided(
         session,
         kind="check",
         inputs=inputs,
@@ -72,4 +73,29 @@ def check_codes(
         reasons=check_reasons,
         key_id=principal.key_id,
     )
-    return output, row.decision_id
+
+
+def check_codes(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    codes: Sequence[str],
+    refs: Sequence[str | None] | None,
+    domain: str,
+    as_of: dt.date | None,
+    known_at: dt.datetime | None,
+) -> tuple[dict[str, Any], str]:
+    """:func:`decide_check`, its decision recorded: the output and the ledger row's id once it
+    is committed. Blocking: run it in the threadpool."""
+    output, row = decide_check(
+        request,
+        session,
+        principal,
+        codes=codes,
+        refs=refs,
+        domain=domain,
+        as_of=as_of,
+        known_at=known_at,
+    )
+    return output, ledger.append(session, row).decision_id

@@ -13,16 +13,18 @@ from sqlalchemy.orm import Session
 
 from models.tariff import PricingError, Tariff, load_tariff
 from models.tariff.policy import HONOURS, MAX_HEADCOUNT, MAX_INSURED_AMOUNT_CNY
+from service.engine import ledger
 from service.engine.books import Books
 from service.engine.decisions import Listings
 from service.engine.errors import NotReady, ServiceError
 from service.engine.keys import Principal, require_subject
+from service.engine.ledger import Row
 from service.engine.quote_book import NothingToQuote, quote_book
 from service.engine.quotes import QuoteError, Quoter, QuoteRequest, quote
-from service.http.api.answers import answered
+from service.http.api.answers import answered, decided
 from service.http.api.deps import BooksDep, LimitsDep, ScorerDep, SessionDep
 from service.http.api.inputs import STRICT, Day, Line
-from service.http.api.responses import answer_in_thread, errors
+from service.http.api.responses import answer_in_thread, answer_recorded, errors
 from service.http.auth import allow
 
 router = APIRouter(prefix="/v1/premiums", tags=["premiums"])
@@ -204,16 +206,16 @@ def _quote_reasons(out: dict[str, Any]) -> list[Any]:
     ]
 
 
-def record_quotes(
+def decide_quotes(
     session: Session,
     quoter: Quoter,
     principal: Principal,
     bodies: list[QuoteIn],
     subject: str | None,
     books: Books,
-) -> tuple[list[Any], str]:
+) -> tuple[list[Any], ledger.Row]:
     inputs = [b.model_dump(mode="json") for b in bodies]
-    output, row = answered(
+    output, row = decided(
         session,
         kind="quote",
         inputs={"quotes": inputs},
@@ -223,7 +225,21 @@ def record_quotes(
         subject=subject,
         key_id=principal.key_id,
     )
-    return output["quotes"], row.decision_id
+    return output["quotes"], row
+
+
+def record_quotes(
+    session: Session,
+    quoter: Quoter,
+    principal: Principal,
+    bodies: list[QuoteIn],
+    subject: str | None,
+    books: Books,
+) -> tuple[list[Any], str]:
+    """:func:`decide_quotes`, its decision recorded: the outputs and the ledger row's id once
+    it is committed."""
+    outputs, row = decide_quotes(session, quoter, principal, bodies, subject, books)
+    return outputs, ledger.append(session, row).decision_id
 
 
 def record_book(
@@ -294,6 +310,7 @@ TariffDep = Annotated[Tariff, Depends(get_tariff)]
 @router.post("/quotes", response_model=QuoteDecision, responses=ERRORS)
 async def premium_quote(
     body: QuoteIn,
+    request: Request,
     session: SessionDep,
     scorer: ScorerDep,
     tariff: TariffDep,
@@ -306,11 +323,11 @@ async def premium_quote(
     require_subject(principal, uscc)
     quoter = Quoter(scorer, tariff)
 
-    def answer() -> QuoteDecision:
-        outputs, decision_id = record_quotes(session, quoter, principal, [body], uscc, books)
-        return QuoteDecision.model_validate({**outputs[0], "decision_id": decision_id})
+    def answer() -> tuple[QuoteDecision, Row]:
+        outputs, row = decide_quotes(session, quoter, principal, [body], uscc, books)
+        return QuoteDecision.model_validate({**outputs[0], "decision_id": row.decision_id}), row
 
-    return await answer_in_thread(answer)
+    return await answer_recorded(request, session, answer)
 
 
 BATCH_ERRORS = errors(

@@ -17,10 +17,11 @@ from registry.status import allowed_actions, status
 from registry.tables import Entry
 from service.engine.filings import act_as
 from service.engine.keys import Principal, require_subject
-from service.http.api.checking import check_codes
+from service.engine.ledger import Row
+from service.http.api.checking import decide_check
 from service.http.api.deps import LimitsDep, SessionDep, today_of
 from service.http.api.inputs import Day, Line
-from service.http.api.responses import answer_in_thread, errors
+from service.http.api.responses import answer_recorded, errors
 from service.http.api.schemas import (
     ActionIn,
     ActionOut,
@@ -52,8 +53,8 @@ async def registry_check(
     decision ledger."""
     codes, refs = body.codes()
 
-    def answer() -> CheckOut:
-        output, decision_id = check_codes(
+    def answer() -> tuple[CheckOut, Row]:
+        output, row = decide_check(
             request,
             session,
             principal,
@@ -63,9 +64,9 @@ async def registry_check(
             as_of=body.as_of,
             known_at=body.known_at,
         )
-        return CheckOut.model_validate({**output, "decision_id": decision_id})
+        return CheckOut.model_validate({**output, "decision_id": row.decision_id}), row
 
-    return await answer_in_thread(answer)
+    return await answer_recorded(request, session, answer)
 
 
 def _entry_out(session: Session, entry: Entry, as_of: dt.date, full: bool) -> EntryOut:

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Response
+from fastapi import Request, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from service.engine import ledger
+from service.engine.ledger import Row, Writer
 from service.http.errors import ErrorOut
 
 WHY = {
@@ -43,3 +46,27 @@ async def answer_in_thread(answer: Callable[[], BaseModel]) -> Response:
         await run_in_threadpool(lambda: answer().model_dump_json()),
         media_type="application/json",
     )
+
+
+async def answer_recorded(
+    request: Request, session: Session, answer: Callable[[], tuple[BaseModel, Row]]
+) -> Response:
+    """An answer whose decision the ledger records: computed, validated and made JSON in the
+    threadpool in one hop (as :func:`answer_in_thread`), its decision then handed to the
+    process's ledger writer, and the JSON given only once that decision is committed. No thread
+    waits for the commit: the route awaits it on the event loop. A ``session`` bound to another
+    database or to a caller's connection (an embedding's transaction) records the decision in
+    it, in the same hop."""
+    writer: Writer = request.app.state.ledger
+    mine = session.get_bind() is writer.engine
+
+    def work() -> tuple[bytes, Row]:
+        body, row = answer()
+        if not mine:
+            ledger.append(session, row)
+        return body.model_dump_json().encode(), row
+
+    content, row = await run_in_threadpool(work)
+    if mine:
+        await writer.append(row)
+    return Response(content, media_type="application/json")

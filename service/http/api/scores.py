@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from service.engine.keys import Principal, require_subject
-from service.http.api.answers import answered, score_output, score_reasons
+from service.engine.ledger import Row
+from service.http.api.answers import decided, score_output, score_reasons
 from service.http.api.deps import BooksDep, ScorerDep, SessionDep, today_of
 from service.http.api.inputs import Day
-from service.http.api.responses import answer_in_thread, errors
+from service.http.api.responses import answer_recorded, errors
 from service.http.api.schemas import ScoreOut
 from service.http.auth import allow
 
@@ -41,8 +42,8 @@ async def enterprise_score(
     require_subject(principal, uscc)
     inputs = {"uscc": uscc, "as_of": (as_of or today_of(request)).isoformat()}
 
-    def answer() -> ScoreOut:
-        output, row = answered(
+    def answer() -> tuple[ScoreOut, Row]:
+        output, row = decided(
             session,
             kind="score",
             inputs=inputs,
@@ -52,6 +53,6 @@ async def enterprise_score(
             subject=uscc,
             key_id=principal.key_id,
         )
-        return ScoreOut.model_validate({**output, "decision_id": row.decision_id})
+        return ScoreOut.model_validate({**output, "decision_id": row.decision_id}), row
 
-    return await answer_in_thread(answer)
+    return await answer_recorded(request, session, answer)
