@@ -181,6 +181,13 @@ def touch(row: ApiKey, now: dt.datetime) -> None:
         session.flush()
 
 
+def record_use(session: Session, *, key_id: str, now: dt.datetime) -> None:
+    """Record a key's use with one UPDATE, read nothing first: run as a transaction of its own,
+    it starts by writing, so on SQLite a second process's lock is waited for (busy timeout)
+    where a read turned write would fail at once ("database is locked")."""
+    session.execute(update(ApiKey).where(ApiKey.key_id == key_id).values(last_used_at=now))
+
+
 def authenticate(
     session: Session, *, token: str, now: dt.datetime | None = None, used: bool = False
 ) -> Principal | None:

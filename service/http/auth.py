@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from service.engine.errors import Forbidden, ServiceError
-from service.engine.keys import Principal, is_live, key_of, principal_of, touch
+from service.engine.keys import Principal, is_live, key_of, principal_of, record_use
 from service.http.api.deps import SessionDep
 from service.http.signins import signed_in
 
@@ -108,9 +108,10 @@ def resolve(request: Request, session: Session, credential: Credential) -> Princ
             found = signed_in(session, session_id=token, now=now)
         if found is None:
             return None
-        principal, key = found
-        if known.due(key.key_id):
-            touch(key, now)
+        principal, _ = found
+    if known.due(principal.key_id):
+        with session.begin():
+            record_use(session, key_id=principal.key_id, now=now)
     known.put(remembered, principal)
     return principal
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from models.tariff import load_tariff
 from service.cli.keys import app as keys_cli
+from service.engine.keys import create_key
+from service.http.auth import Principals, resolve
+from service.store.db import make_engine
 from service.store.settings import get_settings
 from service.store.tables import ApiKey
 from tests.conftest import Clock
@@ -192,3 +197,31 @@ def test_dates_in_paths_and_bodies_are_checked(api: Api) -> None:
     r = api.client.post("/v1/registry/checks", json=body, headers=api.headers(token))
     assert r.status_code == 422 and "as_of" in r.json()["detail"]
     assert dt.date.today()  # the default as_of is today's date, not a literal
+
+
+def test_a_key_use_is_recorded_while_another_process_writes(tmp_path: Path) -> None:
+    """Two workers on one SQLite file: another process commits between the key's lookup and
+    the record of its use. The record waits for the lock; it never fails the request with
+    "database is locked" (as a read turned write does, whatever the busy timeout)."""
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    engine, other = make_engine(url), make_engine(url)
+    ApiKey.metadata.create_all(engine, tables=[ApiKey.__table__])
+    with Session(engine) as session, session.begin():
+        row, token = create_key(session, role="insurer", name="a")
+        key_id = row.key_id
+        create_key(session, role="insurer", name="b")
+
+    class Meanwhile(Principals):
+        def due(self, key_id: str) -> bool:  # the other worker commits a write just now
+            with other.begin() as conn:
+                conn.execute(update(ApiKey).where(ApiKey.name == "b").values(name="b2"))
+            return super().due(key_id)
+
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(principals=Meanwhile(0))))
+    with Session(engine) as session:
+        principal = resolve(request, session, ("key", token))  # type: ignore[arg-type]
+    assert principal is not None and principal.key_id == key_id
+    with Session(engine) as session:
+        assert session.get(ApiKey, key_id).last_used_at is not None  # type: ignore[union-attr]
+    engine.dispose()
+    other.dispose()
