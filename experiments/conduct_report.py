@@ -121,12 +121,22 @@ def main(enterprises: int = 30_000, years: int = 6, seed: int = 7) -> dict[str, 
         "| logistic regression on log counts of violations and accidents (1 and 3 years) | "
         f"{_interval(yp_t, logistic.predict_proba(_log_counts(Xp[tp]))[:, 1], dp)} |",
     ]
-    grade_table = _grades(Xt, scored.grade, dates, world)
+    grade_table = _grades(groups, scored.grade, dates)
     quantiles = {
         f"q{q}": float(np.percentile(scored.score[dates == dates.max()], q))
         for q in (5, 10, 20, 35, 50, 65, 80, 90, 95)
     }
     print("credit score quantiles:", quantiles)
+    last = dates == dates.max()
+    tails = {}  # the D share by band and industry against the province's, were D the worst p %
+    for q in (3, 5, 8, 10):
+        worst = pd.Series(scored.score[last] <= np.percentile(scored.score[last], q))
+        parts = pd.Series(groups[last]).str.split("/")
+        tails[f"worst {q} %"] = {
+            by: (worst.groupby(parts.str[i]).mean() / worst.mean()).round(2).nlargest(3).to_dict()
+            for i, by in ((1, "band"), (0, "industry"))
+        }
+    print("D ÷ all D share, were D the worst p %:", json.dumps(tails))
     reasons = _principal(scored.reason_feature)
     out = {
         "auc": auc_table,
@@ -134,6 +144,7 @@ def main(enterprises: int = 30_000, years: int = 6, seed: int = 7) -> dict[str, 
         "grades": grade_table,
         "principal_reasons": reasons,
         "score_quantiles": quantiles,
+        "tails": tails,
         "seconds": round(time.perf_counter() - started),
     }
     print(
@@ -147,13 +158,11 @@ def main(enterprises: int = 30_000, years: int = 6, seed: int = 7) -> dict[str, 
     return out
 
 
-def _grades(X: pd.DataFrame, grade: np.ndarray, dates: np.ndarray, world: World) -> list[str]:
+def _grades(groups: np.ndarray, grade: np.ndarray, dates: np.ndarray) -> list[str]:
     """Grade shares by headcount band and by industry on the latest test date, beside each
     group's share of A and D against the whole province's."""
     last = dates == dates.max()
-    frame = pd.DataFrame(
-        {"group": peer_groups(X)[last], "grade": grade[last]},
-    )
+    frame = pd.DataFrame({"group": groups[last], "grade": grade[last]})
     frame["band"] = frame["group"].str.split("/").str[1]
     frame["industry"] = frame["group"].str.split("/").str[0]
     overall = frame["grade"].value_counts(normalize=True)

@@ -44,6 +44,7 @@ class Feature:
     action_en: str = ""
     cap: float | None = None  # "days since last": values above are cut to it, no event = cap
     code: int = 0  # the stable reason code shown with each reason; never reused
+    since: str = ""  # the catalogue version that added it ("": from the first)
 
     @property
     def categorical(self) -> bool:
@@ -74,6 +75,7 @@ _FIELDS = {
     "action_zh",
     "action_en",
     "code",
+    "since",
 }
 _REQUIRED = ("name", "family", "table", "unit", "direction", "zh", "en", "code")
 
@@ -119,6 +121,7 @@ def _feature(raw: dict[str, Any], index: int, windows: dict[str, int], cap: int)
         action_en=raw.get("action_en", ""),
         cap=float(cap) if raw.get("capped") else None,
         code=raw["code"],
+        since=str(raw.get("since", "")),
     )
     if not isinstance(feature.code, int) or not 100 <= feature.code <= 999:
         raise CatalogueError(f"{where}: code must be a whole number from 100 to 999")

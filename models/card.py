@@ -95,8 +95,10 @@ def model_card(
         f"({', '.join(f'`{c}`' for c in sorted(context)) or 'none'}), which set the peer "
         "baseline and are never reasons.",
         "- **Peer method.** Each count of misconduct enters as (observed + k) / (expected + k): "
-        "expected from a Poisson regression on industry and headcount band (1–29, 30–99, 100–299, "
-        "300+), k (credibility, in expected events) by the method of moments. "
+        "expected from a Poisson regression on industry and headcount band (1–9, 10–29, 30–99, "
+        "100–299, 300–999, 1000+), k (credibility, in expected events) by the method of moments; "
+        "a count out of another (hidden dangers late out of those due) expects the peers' share "
+        "of its own denominator, so nothing due reads as the peers. "
         + (
             "Counts judged so, with k: "
             + ", ".join(f"`{n}` {k:.2f}" for n, k in sorted((relative or {}).items()))

@@ -16,8 +16,6 @@ from models.recourse import Action, Actions
 from models.risk import RiskModel
 from models.scale import published, score_from_logit
 
-EXPOSURE = ("industry", "employees")  # what a count's expectation is read from (models.exposure)
-
 
 @dataclass(frozen=True)
 class Reason:
@@ -200,7 +198,7 @@ def explain(
         relative_risk=np.exp(judged - base),
     )
     if with_reasons:
-        _reasons(scored, X, policy.reasons.max_reasons, model.expected(X))
+        _reasons(scored, X, policy.reasons.max_reasons, model.expected(X), _shares(model))
         scored.recourse = _recourse(model, policy, actions, X, judged)
     return scored
 
@@ -218,6 +216,14 @@ def credit_score(model: RiskModel, policy: ScoringPolicy, X: pd.DataFrame) -> np
     return published(score_from_logit(judged_logit(model, policy, X), policy.scale), policy.scale)
 
 
+def _shares(model: RiskModel) -> frozenset[str]:
+    """The counts the model judges out of a denominator (late out of due)."""
+    exposure = getattr(model, "exposure_", None)
+    if exposure is None:
+        return frozenset()
+    return frozenset(name for name, m in exposure.models.items() if m.per)
+
+
 def _rendered(name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(zh, en) sentences of feature ``name`` for each of ``values``, rendered once per distinct
     value."""
@@ -228,7 +234,11 @@ def _rendered(name: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _reasons(
-    scored: Scored, X: pd.DataFrame, k: int, expected: dict[str, np.ndarray] | None = None
+    scored: Scored,
+    X: pd.DataFrame,
+    k: int,
+    expected: dict[str, np.ndarray] | None = None,
+    shares: frozenset[str] = frozenset(),
 ) -> None:
     work = np.array(scored.points.to_numpy(), order="C")  # rows contiguous, and ours to change
     n, k = len(work), min(k, work.shape[1])
@@ -262,7 +272,7 @@ def _reasons(
         zh[at], en[at] = _rendered(name, row_values)
         if expected and name in expected:  # a count judged against its peers says so
             peers[at] = np.round(expected[name][at // k], 2)
-            zh[at], en[at] = _with_peers(zh[at], en[at], peers[at])
+            zh[at], en[at] = _with_peers(zh[at], en[at], peers[at], out_of=name in shares)
     scored.reason_feature = np.where(principal, np.array(names, dtype=object)[order], "")
     scored.reason_value = value.reshape(order.shape)
     scored.reason_points = np.where(principal, np.round(lost, 1), 0.0)
@@ -277,20 +287,24 @@ def _peers(expected: float) -> str:
 
 
 def _with_peers(
-    zh: np.ndarray, en: np.ndarray, expected: np.ndarray
+    zh: np.ndarray, en: np.ndarray, expected: np.ndarray, *, out_of: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The sentences with the peers' expected count after them, made once per distinct pair."""
+    """The sentences with the peers' expected count after them, made once per distinct pair;
+    ``out_of``: the count is out of the enterprise's own denominator (late of those due), so
+    the peers are taken with as many."""
     keys = pd.MultiIndex.from_arrays([zh, en, expected])
     inverse, distinct = keys.factorize()
-    zh_out = np.array(
-        [f"{z}（同行业同规模企业平均{_peers(e)}）" for z, _, e in distinct], dtype=object
+    zh_peers, en_peers = (
+        (
+            "同行业同规模企业在同样多项到期时平均",
+            "enterprises of your trade and size with as many due: ",
+        )
+        if out_of
+        else ("同行业同规模企业平均", "enterprises of your trade and size: ")
     )
+    zh_out = np.array([f"{z}（{zh_peers}{_peers(e)}）" for z, _, e in distinct], dtype=object)
     en_out = np.array(
-        [
-            f"{t} (enterprises of your trade and size: {_peers(e)} on average)"
-            for _, t, e in distinct
-        ],
-        dtype=object,
+        [f"{t} ({en_peers}{_peers(e)} on average)" for _, t, e in distinct], dtype=object
     )
     return zh_out[inverse], en_out[inverse]
 
@@ -318,7 +332,7 @@ def _recourse(
         en = np.full(n, "", dtype=object)
         if len(rows):
             needed = action.touches | set(action.subtract.values()) | set(action.placeholders)
-            needed |= set(EXPOSURE)  # counts are judged against the peers' expectation
+            needed |= set(model.exposure_inputs())  # counts are judged against their peers
             if model.steps_ is None:  # a model with interactions re-predicts from every feature
                 needed = set(X.columns)
             before = X[[c for c in X.columns if c in needed]].iloc[rows]

@@ -18,6 +18,14 @@ so a small enterprise, whose expected count is small, is pulled towards its peer
 one is judged mostly on its own record. ``k`` is estimated per count by the method of moments:
 ``Var(O) = E + E² / k`` over the training rows. The ratio rises with every added event (the
 monotone laws hold) and depends on the context only through ``expected``.
+
+A count of some events *out of* others — hidden dangers not rectified by their deadline out of
+those that fell due — is judged against its own denominator: ``expected = q · due``, ``q`` the
+peers' share (a Poisson regression of the share weighted by ``due``, i.e. of the count with
+``log due`` as offset), so the ratio is a credibility-weighted share against the peers'. An
+enterprise with nothing due reads as its peers (1), not as perfect; one with many due is judged
+on its own share. The ratio still rises with every late one added (``q ≤ 1`` and late ≤ due) and
+falls with every one rectified on time.
 """
 
 from __future__ import annotations
@@ -45,10 +53,13 @@ class Expected:
     industry: np.ndarray  # by position in INDUSTRIES
     band: np.ndarray  # by headcount band
     k: float  # credibility constant, in expected events
+    per: str = ""  # the denominator's column when the count is out of another ("": none)
 
     def of(self, industry: np.ndarray, band: np.ndarray) -> np.ndarray:
+        """The peers' expected count (their share out of ``per``, when it is set)."""
         effect = np.where(industry >= 0, self.industry[np.maximum(industry, 0)], 0.0)
-        return np.exp(self.intercept + effect + self.band[band])
+        rate = np.exp(self.intercept + effect + self.band[band])
+        return np.minimum(rate, 1.0) if self.per else rate
 
 
 @dataclass
@@ -68,10 +79,12 @@ class Exposure:
         *,
         bands: Sequence[int] = BANDS,
         fixed_k: dict[str, float] | None = None,
+        per: dict[str, str] | None = None,
         seed: int = 7,
     ) -> Exposure:
         """``fixed_k`` sets a value's credibility constant instead of the method of moments
-        (0 for a grade, judged as a plain ratio to its peers' mean)."""
+        (0 for a grade, judged as a plain ratio to its peers' mean); ``per`` names a count's
+        denominator (late out of due) when it is a share's numerator."""
         rows = X if len(X) <= FIT_ROWS else X.sample(FIT_ROWS, random_state=seed)
         employees = pd.to_numeric(rows["employees"], errors="coerce")
         median = float(np.nanmedian(employees)) if employees.notna().any() else 20.0
@@ -86,18 +99,26 @@ class Exposure:
         )
         for name in counts:
             observed = pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float)
-            known = ~np.isnan(observed)
+            over = (per or {}).get(name, "")
+            base = np.ones(len(rows))
+            if over:
+                base = pd.to_numeric(rows[over], errors="coerce").to_numpy(dtype=float)
+            known = ~np.isnan(observed) & ~np.isnan(base)
             if known.sum() < 100 or observed[known].sum() <= 0:
                 continue  # a table absent from the extract: its counts stay as they are
-            glm = PoissonRegressor(alpha=1e-4, max_iter=300).fit(design[known], observed[known])
+            fit = known & (base > 0)
+            glm = PoissonRegressor(alpha=1e-4, max_iter=300).fit(
+                design[fit], observed[fit] / base[fit], sample_weight=base[fit]
+            )
             coef = np.asarray(glm.coef_, float)
             model = Expected(
                 float(glm.intercept_),
                 coef[: len(INDUSTRIES)],
                 np.concatenate([[0.0], coef[len(INDUSTRIES) :]]),
                 1.0,
+                over,
             )
-            expected = model.of(industry[known], band[known])
+            expected = model.of(industry[known], band[known]) * base[known]
             excess = np.sum((observed[known] - expected) ** 2 - expected)
             k = np.sum(expected**2) / excess if excess > 0 else K_RANGE[1]
             model.k = float(np.clip(k, *K_RANGE))
@@ -113,10 +134,20 @@ class Exposure:
         band = np.searchsorted(np.asarray(self.bands), employees, side="left")
         return industry, band
 
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The columns an expectation reads: the peer group's and any count's denominator."""
+        return ("industry", "employees", *sorted({m.per for m in self.models.values() if m.per}))
+
     def expected(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Each count's expected value for the rows' peer group."""
+        """Each count's expected value for the rows' peer group (out of its denominator)."""
         industry, band = self.peers(X)
-        return {name: m.of(industry, band) for name, m in self.models.items()}
+        out = {}
+        for name, m in self.models.items():
+            out[name] = m.of(industry, band)
+            if m.per:
+                out[name] = out[name] * pd.to_numeric(X[m.per], errors="coerce").to_numpy(float)
+        return out
 
     def relative(self, X: pd.DataFrame) -> pd.DataFrame:
         """``X`` with each count replaced by its credibility-weighted relative rate (a new frame;

@@ -52,6 +52,7 @@ class RiskModel:
         pairs: Sequence[tuple[str, str]] = (),
         relative: Sequence[str] = (),
         fixed_k: Mapping[str, float] | None = None,
+        per: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         num_boost_round: int = 1500,
         early_stopping_rounds: int = 100,
@@ -64,6 +65,7 @@ class RiskModel:
         self.pairs = tuple(pairs)
         self.relative = tuple(relative)
         self.fixed_k = dict(fixed_k or {})
+        self.per = dict(per or {})
         self.params = dict(params or {})
         self.num_boost_round = num_boost_round
         self.early_stopping_rounds = early_stopping_rounds
@@ -90,7 +92,10 @@ class RiskModel:
         self.exposure_: Exposure | None = None
         if self.relative:  # counts judged against the exposure (models.exposure)
             self.exposure_ = Exposure.fit(
-                X, [f for f in self.relative if f in features], fixed_k=self.fixed_k
+                X,
+                [f for f in self.relative if f in features],
+                fixed_k=self.fixed_k,
+                per=getattr(self, "per", {}),
             )
         index = {f: i for i, f in enumerate(features)}
         params = {**DEFAULT_PARAMS, **self.params, "seed": self.seed}
@@ -132,8 +137,20 @@ class RiskModel:
         exposure = getattr(self, "exposure_", None)
         return {} if exposure is None else exposure.expected(X)
 
+    def exposure_inputs(self) -> tuple[str, ...]:
+        """What the counts' expectations read: the peer group's columns and any share's
+        denominator (empty for a model that reads its counts as they are)."""
+        exposure = getattr(self, "exposure_", None)
+        return () if exposure is None else exposure.inputs
+
+    def inputs(self) -> list[str]:
+        """The columns the model reads: its features and what their expectations read (a
+        share's denominator is not a feature of its own)."""
+        extra = [c for c in self.exposure_inputs() if c not in self.directions]
+        return [*self.directions, *extra]
+
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        frame = self.judged(X[list(self.directions)]).copy()
+        frame = self.judged(X[self.inputs()])[list(self.directions)].copy()
         for name, values in self.categories.items():
             frame[name] = pd.Categorical(frame[name], categories=values)
         for name in frame.columns:

@@ -39,6 +39,7 @@ class TrainingConfig:
     exclude: tuple[str, ...] = ()
     relative: tuple[str, ...] = ()  # counts judged against the exposure (models.exposure)
     fixed_k: dict[str, float] = field(default_factory=dict)  # credibility constants set, not fitted
+    per: dict[str, str] = field(default_factory=dict)  # a share's numerator → its denominator
 
 
 def load_config(path: Path = DEFAULT_CONFIG) -> TrainingConfig:
@@ -55,6 +56,7 @@ def load_config(path: Path = DEFAULT_CONFIG) -> TrainingConfig:
             tuple(data.get("features", {}).get("exclude", ())),
             tuple(data.get("conduct", {}).get("relative", ())),
             dict(data.get("conduct", {}).get("fixed_k", {})),
+            dict(data.get("conduct", {}).get("per", {})),
         )
     except (tomllib.TOMLDecodeError, KeyError) as exc:
         raise PolicyFileError(f"{path}: {exc}") from None
@@ -111,12 +113,22 @@ class Trained:
     test_probability: np.ndarray | None = None
 
 
-def directions(exclude: tuple[str, ...] = ()) -> dict[str, int]:
-    """The model's features (the catalogue's, less ``exclude``) and their risk directions."""
+def directions(exclude: tuple[str, ...] = (), version: str | None = None) -> dict[str, int]:
+    """The model's features (the catalogue's, less ``exclude`` and, given a training policy's
+    ``version``, less those the catalogue added after it) and their risk directions."""
     unknown = set(exclude) - set(CATALOGUE)
     if unknown:
         raise ValueError(f"excluded features not in the catalogue: {sorted(unknown)}")
-    return {name: f.direction for name, f in CATALOGUE.items() if name not in exclude}
+    return {
+        name: f.direction
+        for name, f in CATALOGUE.items()
+        if name not in exclude and not (version and f.since and _newer(f.since, version))
+    }
+
+
+def _newer(a: str, b: str) -> bool:
+    """Whether version ``a`` ("2026.2") comes after ``b``."""
+    return tuple(int(p) for p in a.split(".")) > tuple(int(p) for p in b.split("."))
 
 
 def fit_all(
@@ -145,8 +157,13 @@ def fit_all(
     def risk(**kwargs: Any) -> RiskModel:
         kwargs.setdefault("relative", config.relative)
         kwargs.setdefault("fixed_k", config.fixed_k)
+        kwargs.setdefault("per", config.per)
         return RiskModel(
-            directions(config.exclude), CATEGORIES, params=config.lightgbm, seed=seed, **kwargs
+            directions(config.exclude, config.version),
+            CATEGORIES,
+            params=config.lightgbm,
+            seed=seed,
+            **kwargs,
         )
 
     say(f"fitting the additive monotone model on {tr.sum():,} rows …")

@@ -1,7 +1,12 @@
 """Hidden dangers (事故隐患): open at as_of (found, and not rectified by as_of as known then),
-overdue ones and by how many days, those found in the last year, the share of those due in the
-last year that were rectified by their deadline (1 when none were due), the median delay of those
-rectified in the last year (0 when none), and repeat major hazards over 3 years.
+overdue ones and by how many days, those found in the last year, those that fell due in the last
+year and how many of them were not rectified by their deadline, the share of those due that were
+(1 when none were due) and the median delay of those rectified in the last year (0 when none), and
+repeat major hazards over 3 years.
+
+The share and the median read as perfect when nothing fell due, which a small enterprise gets for
+free and a large one almost never does; models from training 2026.2 on leave them out and judge
+the late count against the number due and the peers' share late instead (models.exposure).
 
 A hidden danger the enterprise found and reported itself (``found_by = enterprise``, its own
 隐患排查) is not held against it while it keeps to its deadline: it counts in the open, found and
@@ -45,6 +50,8 @@ def compute(scope: Scope) -> dict[str, np.ndarray]:
     was_due = known & ev.within(due, window("haz_rectified_rate_1y"))
     n_due = ev.count(was_due)
     on_time = ev.count(was_due & (rectified <= due) & (rectified <= t))
+    out["haz_due_1y"] = n_due
+    out["haz_late_1y"] = n_due - on_time
     out["haz_rectified_rate_1y"] = np.divide(on_time, n_due, out=np.ones(ev.m), where=n_due > 0)
     done = known & ev.within(rectified, window("haz_delay_median_1y"))
     delay = np.maximum(rectified - due, 0).astype(np.float64)

@@ -236,11 +236,13 @@ def test_rectification_rate_median_delay_and_repeat_major_hazards():
     )
     f = features(h)
     assert f.haz_rectified_rate_1y == pytest.approx(1 / 4)
+    assert (f.haz_due_1y, f.haz_late_1y) == (4, 3)  # the share's count and denominator
     assert f.haz_delay_median_1y == pytest.approx(10.0)
     assert f.haz_recurring_major_3y == 2
     assert (f.haz_found_general_1y, f.haz_found_major_1y) == (1, 3)
     none_due = features(history(hazards=[hazard("h1", "2024-06-01", "2024-09-01", None)]))
     assert (none_due.haz_rectified_rate_1y, none_due.haz_delay_median_1y) == (1.0, 0.0)
+    assert (none_due.haz_due_1y, none_due.haz_late_1y) == (0, 0)
 
 
 def test_context_uses_the_enterprise_version_in_force():

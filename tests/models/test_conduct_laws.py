@@ -220,3 +220,45 @@ def test_a_self_found_hazard_counts_once_it_is_late(world: World) -> None:
         assert on_time[name] == base[name] and not_yet_due[name] == base[name]
         assert late[name] == base[name] + 1
     assert late["haz_overdue_general"] == base["haz_overdue_general"] + 1
+
+
+def _with_due(one: pd.DataFrame, due: float, late: float) -> pd.DataFrame:
+    out = one.copy()
+    out["haz_due_1y"], out["haz_late_1y"] = float(due), float(late)
+    return out
+
+
+@SETTINGS
+@given(row=st.integers(0, 100_000), due=st.integers(1, 200), share=st.floats(0, 1))
+def test_nothing_due_reads_as_the_peers_not_as_perfect(
+    trained: Trained,
+    data,  # type: ignore[no-untyped-def]
+    policy: ScoringPolicy,
+    row: int,
+    due: int,
+    share: float,
+) -> None:
+    """An enterprise with no hidden danger due in the year scores, through its rectification
+    record, exactly as one whose peers' share of those due was late — never as one that kept
+    every deadline — and the shares that read as perfect when nothing was due are not read."""
+    model = trained.model
+    assert not {"haz_rectified_rate_1y", "haz_delay_median_1y", "haz_due_1y"} & set(model.features_)
+    exposure = model.exposure_
+    assert exposure is not None and exposure.models["haz_late_1y"].per == "haz_due_1y"
+    X = data[0]
+    one = X.iloc[[row % len(X)]]
+    q = float(exposure.expected(_with_due(one, 1, 0))["haz_late_1y"][0])  # the peers' share
+    assert 0 < q <= 1
+
+    def score(due: float, late: float) -> int:
+        return int(credit_score(model, policy, _with_due(one, due, late))[0])
+
+    nothing = score(0, 0)
+    assert nothing == score(due, q * due)  # as the peers
+    assert score(due, 0) >= nothing >= score(due, due)  # every deadline kept is better
+    late = round(share * due)
+    assert score(due + 1, late) >= score(due, late)  # one more rectified on time never costs
+    assert score(due + 1, late + 1) <= score(due, late)  # one more late never helps
+    perfect = one.assign(haz_rectified_rate_1y=1.0, haz_delay_median_1y=0.0)
+    worst = one.assign(haz_rectified_rate_1y=0.0, haz_delay_median_1y=365.0)
+    assert credit_score(model, policy, perfect)[0] == credit_score(model, policy, worst)[0]
