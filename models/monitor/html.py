@@ -108,11 +108,11 @@ def render(report: Report) -> str:
     if report.breaches:
         items = "".join(f"<li>{escape(b)}</li>" for b in report.breaches)
         parts.append(
-            f"<div class='alarm'><b>{len(report.breaches)} threshold(s) passed</b>"
+            f"<div class='alarm'><b>{len(report.breaches)} threshold(s) exceeded</b>"
             f"<ul>{items}</ul></div>"
         )
     else:
-        parts.append("<div class='ok'>No threshold passed.</div>")
+        parts.append("<div class='ok'>No threshold exceeded.</div>")
     rows = d["rows"]
     parts.append(
         f"<p>{rows['books']} closed book(s) since {escape(report.since)}, "

@@ -1,6 +1,6 @@
 """``safecredit monitor``: did the grades come true? A report on the champion and the tariff
 (HTML with its plots, JSON, an MLflow run), exiting 1 when a threshold of the monitoring policy
-is passed so that a scheduler notices.
+is exceeded so that a scheduler notices.
 
 Registered in :mod:`service.cli.main` with ``app.command()(monitor)``.
 """
@@ -16,7 +16,7 @@ import typer
 
 from service.cli.progress import Progress, steps
 
-BREACHED = 1  # exit code when a threshold is passed
+BREACHED = 1  # exit code when a threshold is exceeded
 REFUSED = 2
 
 
@@ -46,7 +46,7 @@ def monitor(
 ) -> None:
     """Realised accident rates by grade and score band with Wilson intervals, calibration over
     time, AUC and KS by quarter, grade migration, PSI against the training data and loss ratios
-    by tariff band; exit 1 when a threshold of the monitoring policy is passed."""
+    by tariff band; exit 1 when a threshold of the monitoring policy is exceeded."""
     from sqlalchemy.orm import Session
 
     from models.monitor.html import render
@@ -102,8 +102,8 @@ def monitor(
     counter.close()
     typer.echo(f"wrote {html_path} and {json_path}" + (f" (MLflow run {run_id})" if run_id else ""))
     if report.breaches:
-        typer.echo(f"{len(report.breaches)} threshold(s) passed:", err=True)
+        typer.echo(f"{len(report.breaches)} threshold(s) exceeded:", err=True)
         for line in report.breaches:
             typer.echo(f"  {line}", err=True)
         raise typer.Exit(BREACHED)
-    typer.echo("no threshold passed")
+    typer.echo("no threshold exceeded")

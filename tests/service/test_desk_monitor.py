@@ -1,5 +1,5 @@
 """The monitor on the regulator's desk: an alert banner linking the latest report when a
-threshold was passed, the report itself for regulators only, offline (no script, no link out)."""
+threshold was exceeded, the report itself for regulators only, offline (no script, no link out)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_desk_alerts_and_links_the_latest_report(api: Api, tmp_path: Path) -> No
     _write_report(folder, "2025-12-31", psi_limit=0.1)  # the latest: PSI of f passes 0.1
     desk = api.client.get("/registry?lang=en").text
     assert 'href="/registry/monitor?lang=en"' in desk
-    assert "Monitor report of 2025-12-31: 1 threshold(s) passed" in desk
+    assert "Monitor report of 2025-12-31: 1 threshold(s) exceeded" in desk
     assert 'role="alert"' in desk
     page = api.client.get("/registry/monitor")
     assert page.status_code == 200 and "drift: PSI of f 0.275 &gt; 0.1" in page.text

@@ -70,7 +70,7 @@ def test_monitor_within_thresholds_exits_0_and_writes_html_and_json(
     args = ["--as-of", "2025-12-31", "--since", "2024-07-01", "--policy", str(lenient)]
     result = run(backend, *args, "--out", str(tmp_path / "r"))
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert "no threshold passed" in result.output  # type: ignore[attr-defined]
+    assert "no threshold exceeded" in result.output  # type: ignore[attr-defined]
     report = json.loads((tmp_path / "r" / "monitor-2025-12-31.json").read_text())
     assert [r["book"] for r in report["calibration"]] == ["2024-07-01", "2024-10-01"]
     assert report["versions"]["monitor_policy"].startswith("2026.1")

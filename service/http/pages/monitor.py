@@ -1,5 +1,5 @@
 """The monitor's latest report on the regulator's desk: an alert banner on ``/registry`` when a
-threshold was passed, and ``/registry/monitor``, the report itself (regulators only). Reports
+threshold was exceeded, and ``/registry/monitor``, the report itself (regulators only). Reports
 are the files ``safecredit monitor`` writes (``var/monitor/monitor-<as-of>.html`` and
 ``.json``); the newest as-of date is the latest."""
 
@@ -35,8 +35,8 @@ class Latest:
     @property
     def en(self) -> str:
         if self.breaches:
-            return f"Monitor report of {self.as_of}: {len(self.breaches)} threshold(s) passed"
-        return f"Monitor report of {self.as_of}: no threshold passed"
+            return f"Monitor report of {self.as_of}: {len(self.breaches)} threshold(s) exceeded"
+        return f"Monitor report of {self.as_of}: no threshold exceeded"
 
 
 def latest(folder: Path | None) -> Latest | None:
