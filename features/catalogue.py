@@ -80,7 +80,7 @@ _FIELDS = {
 _REQUIRED = ("name", "family", "table", "unit", "direction", "zh", "en", "code")
 
 
-def _plural(value: float) -> dict[str, str]:
+def plural(value: float) -> dict[str, str]:
     """English plural endings: {s} and {ies} (one day, two days; one penalty, two penalties)."""
     one = abs(value) == 1.0
     return {"s": "" if one else "s", "ies": "y" if one else "ies"}
@@ -131,7 +131,7 @@ def _feature(raw: dict[str, Any], index: int, windows: dict[str, int], cap: int)
         if "{value" not in template:
             raise CatalogueError(f"{where}: the {lang} template has no {{value}}")
         try:
-            template.format(value=sample, **_plural(1.0))
+            template.format(value=sample, **plural(1.0))
         except (KeyError, ValueError, IndexError) as exc:
             raise CatalogueError(f"{where}: the {lang} template does not format: {exc}") from exc
     return feature
@@ -209,8 +209,8 @@ def render(name: str, value: Any, lang: Lang = "en") -> str:
         return _blank(template, "—") + _MISSING[lang]
     if feature.categorical:
         value = _CATEGORY_LABELS.get(name, {}).get(lang, {}).get(str(value), str(value))
-        return template.format(value=value, **_plural(2.0))
-    return template.format(value=float(value), **_plural(float(value)))
+        return template.format(value=value, **plural(2.0))
+    return template.format(value=float(value), **plural(float(value)))
 
 
 _VALUE = re.compile(r"\{value(:[^}]*)?\}")

@@ -12,10 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.catalogue import CATALOGUE
+from features.catalogue import CATALOGUE, plural
 from models.policy import POLICY_DIR, PolicyFileError
 
 DEFAULT = POLICY_DIR / "recourse-2026.2.toml"
+
+
+PLURALS = ("s", "ies")
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class Action:
     def placeholders(self) -> list[str]:
         """The features the sentences name, in order."""
         names = [f for _, f, _, _ in string.Formatter().parse(self.zh + self.en) if f]
-        return list(dict.fromkeys(names))
+        return [f for f in dict.fromkeys(names) if f not in PLURALS]
 
     @property
     def touches(self) -> builtins.set[str]:
@@ -62,9 +65,9 @@ class Action:
     def text(self, values: pd.Series, lang: str) -> str:
         """The sentence with the enterprise's values (missing counts as 0)."""
         template = self.zh if lang == "zh" else self.en
-        return template.format(
-            **{f: 0.0 if pd.isna(values.get(f)) else float(values[f]) for f in self.placeholders}
-        )
+        counts = {f: 0.0 if pd.isna(values.get(f)) else float(values[f]) for f in self.placeholders}
+        first = next(iter(counts.values()), 2.0)  # the count the sentence names sets its plural
+        return template.format(**counts, **plural(first))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ actions whose promised points are what re-scoring gives."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -79,8 +81,14 @@ def test_an_action_changes_only_what_it_names(actions: Actions, data) -> None:  
     rectify = next(a for a in actions.actions if a.id == "rectify_open_major_hazards")
     assert (rectify.apply(X)["haz_open_major"].fillna(0) == 0).all()
     assert rectify.text(pd.Series({"haz_open_major": 3.0}), "en") == (
-        "rectify all 3 open major hidden dangers"
+        "rectify the 3 open major hidden dangers"
     )
+    assert rectify.text(pd.Series({"haz_open_major": 1.0}), "en") == (
+        "rectify the 1 open major hidden danger"
+    )
+    for action in actions.actions:  # every sentence agrees with the count it names
+        one = action.text(pd.Series(dict.fromkeys(action.placeholders, 1.0)), "en")
+        assert not re.search(r"\b1 (\w+ )*\w+(dangers|decisions|violations)\b", one), one
 
 
 def test_rows_taken_from_a_batch_are_the_batch_rows(
