@@ -12,15 +12,13 @@ the record says) plus ``(1 − base_effect) · (E − E')`` (the actionable reas
 
 from __future__ import annotations
 
-import hashlib
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from models.policy import POLICY_DIR, PolicyFileError
+from models.policy import POLICY_DIR, PolicyFileError, load_versioned
 
 DEFAULT = POLICY_DIR / "plans-2026.1.toml"
 GRADES = ("A", "B", "C", "D")
@@ -57,17 +55,7 @@ class PlanPolicy(_Strict):
 
 
 def load_plan_policy(path: Path = DEFAULT) -> PlanPolicy:
-    raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode())
-        out = PlanPolicy.model_validate({**data, "sha256": hashlib.sha256(raw).hexdigest()})
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyFileError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        where = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise PolicyFileError(f"{path}: {where}") from None
+    out = load_versioned(path, PlanPolicy)
     weights = out.inspection.random_grade_weights
     if sorted(weights) != list(GRADES) or min(weights.values()) <= 0:
         raise PolicyFileError(f"{path}: random_grade_weights needs A, B, C, D, each above 0")

@@ -8,10 +8,11 @@ import hashlib
 import math
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+P = TypeVar("P", bound=BaseModel)
 POLICY_DIR = Path(__file__).with_name("policies")
 DEFAULT = POLICY_DIR / "score-2026.2.toml"
 Grade = Literal["A", "B", "C", "D"]
@@ -100,11 +101,13 @@ class ScoringPolicy(_Strict):
         return max(cuts[at], self.scale.min_score), top
 
 
-def load_policy(path: Path = DEFAULT) -> ScoringPolicy:
+def load_versioned(path: Path, model: type[P]) -> P:
+    """A policy file read and validated as ``model``, with the sha256 of its bytes; a file that is
+    not TOML, or not the policy, is refused naming the file and the fields."""
     raw = path.read_bytes()
     try:
         data = tomllib.loads(raw.decode())
-        return ScoringPolicy.model_validate({**data, "sha256": hashlib.sha256(raw).hexdigest()})
+        return model.model_validate({**data, "sha256": hashlib.sha256(raw).hexdigest()})
     except tomllib.TOMLDecodeError as exc:
         raise PolicyFileError(f"{path}: not valid TOML: {exc}") from None
     except ValidationError as exc:
@@ -112,3 +115,7 @@ def load_policy(path: Path = DEFAULT) -> ScoringPolicy:
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
         )
         raise PolicyFileError(f"{path}: {where}") from None
+
+
+def load_policy(path: Path = DEFAULT) -> ScoringPolicy:
+    return load_versioned(path, ScoringPolicy)

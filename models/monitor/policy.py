@@ -3,13 +3,11 @@ window, the bands, the PSI's bins and the thresholds past which the monitor alar
 
 from __future__ import annotations
 
-import hashlib
-import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.policy import POLICY_DIR, PolicyFileError
+from models.policy import POLICY_DIR, load_versioned
 
 DEFAULT = POLICY_DIR / "monitor-2026.1.toml"
 
@@ -76,14 +74,4 @@ class MonitorPolicy(_Strict):
 
 
 def load_monitor_policy(path: Path = DEFAULT) -> MonitorPolicy:
-    raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode())
-        return MonitorPolicy.model_validate({**data, "sha256": hashlib.sha256(raw).hexdigest()})
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyFileError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        where = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise PolicyFileError(f"{path}: {where}") from None
+    return load_versioned(path, MonitorPolicy)
