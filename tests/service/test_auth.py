@@ -58,6 +58,8 @@ def test_every_role_against_every_endpoint(api: Api, frozen: Clock) -> None:
         "period_start": "2026-04-01",
         "as_of": str(AS_OF),
     }
+    book = [{"uscc": p.listed, "premium_cny": 20_000.0}]
+    prevention = {"book": book, "capacity": 1, "as_of": str(AS_OF)}
     # expected status per role, in the order of ROLES
     matrix = [
         ("GET", f"/v1/enterprises/{p.listed}/score", None, (200, 403, 200, 200, 403)),
@@ -72,6 +74,8 @@ def test_every_role_against_every_endpoint(api: Api, frozen: Clock) -> None:
         ("POST", "/v1/premiums/quotes", quote, (200, 403, 200, 200, 403)),
         ("POST", "/v1/premiums/quotes", {**quote, "uscc": p.unlisted}, (200, 403, 403, 200, 403)),
         ("POST", "/v1/premiums/quotes/batch", {"quotes": [quote]}, (200, 403, 403, 200, 403)),
+        ("GET", f"/v1/plans/inspections?capacity=3&as_of={AS_OF}", None, (403, 403, 403, 200, 403)),
+        ("POST", "/v1/plans/prevention", prevention, (200, 403, 403, 403, 403)),
     ]
     seen = {}
     for method, path, body, expected in matrix:

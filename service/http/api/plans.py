@@ -1,18 +1,21 @@
 """``GET /v1/plans/inspections``: whom to inspect as of a day, for regulators only — the
 enterprises ranked by expected accidents prevented, each with its actionable reasons as the
-inspection's focus, and a share drawn at random by grade (双随机), marked as such."""
+inspection's focus, and a share drawn at random by grade (双随机), marked as such.
+``POST /v1/plans/prevention``: for insurers, a quoted book ranked by the expected loss the
+recourse actions avoid, within the prevention budget (the plan policy's share of the premium)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from models.plans import PlanError, PlanPolicy, load_plan_policy
 from service.engine.errors import BadInput
 from service.engine.keys import Principal
-from service.engine.plans import plan_inspections
+from service.engine.plans import plan_inspections, plan_prevention
 from service.http.api.deps import ScorerDep, SessionDep, today_of
 from service.http.api.inputs import Day
 from service.http.api.responses import answer_in_thread, errors
@@ -101,5 +104,70 @@ async def inspection_plan(
         except PlanError as exc:
             raise BadInput(str(exc)) from None
         return InspectionPlanOut.model_validate(out)
+
+    return await answer_in_thread(answer)
+
+
+class BookRowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    uscc: str = Field(min_length=1, max_length=64, description="a USCC in the book")
+    premium_cny: float = Field(ge=0, allow_inf_nan=False, description="its annual premium, CNY")
+
+
+class PreventionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    book: list[BookRowIn] = Field(
+        min_length=1, max_length=MAX_CAPACITY, description="the quoted book, one row per policy"
+    )
+    capacity: int = Field(ge=1, le=MAX_CAPACITY, description="prevention services available")
+    as_of: Day | None = Field(None, description="scores as of this day (today)")
+
+
+class PreventedOut(BaseModel):
+    rank: int = Field(description="place in the plan, from 1")
+    uscc: str = Field(description="the enterprise's unified social credit code")
+    grade: Literal["A", "B", "C", "D"] = Field(description="its grade, overrides applied")
+    premium_cny: float = Field(description="its premium in the book, CNY")
+    probability: float = Field(description="P(responsible accident within 12 months)")
+    loss_avoided_cny: float = Field(description="expected loss the actions avoid, CNY")
+    actions_en: str = Field(description="the recourse actions the service would support")
+    actions_zh: str = Field(description="the same in Chinese")
+
+
+class PreventionPlanOut(BaseModel):
+    as_of: str = Field(description="the day the scores are as of")
+    capacity: int = Field(description="services asked for")
+    summary: dict[str, float] = Field(
+        description="book size, premium, budget, services affordable and planned, their cost, "
+        "expected loss avoided and avoided per CNY of cost"
+    )
+    versions: dict[str, str] = Field(
+        description="model, scoring policy, recourse actions, catalogue and plan policy"
+    )
+    plan: list[PreventedOut] = Field(description="the enterprises to serve, in order")
+
+
+@router.post("/prevention", response_model=PreventionPlanOut, responses=ERRORS)
+async def prevention_plan(
+    request: Request,
+    session: SessionDep,
+    scorer: ScorerDep,
+    principal: Annotated[Principal, Depends(allow("insurer"))],
+    body: PreventionIn,
+) -> Response:
+    """The prevention plan of a quoted book; an unknown code or a bad row refuses the book."""
+    policy = get_plan_policy(request)
+    day = body.as_of or today_of(request)
+    book = pd.DataFrame([row.model_dump() for row in body.book])
+
+    def answer() -> PreventionPlanOut:
+        try:
+            with session.begin():
+                out = plan_prevention(
+                    session, scorer, policy, book=book, as_of=day, capacity=body.capacity
+                )
+        except PlanError as exc:
+            raise BadInput(str(exc)) from None
+        return PreventionPlanOut.model_validate(out)
 
     return await answer_in_thread(answer)
