@@ -119,6 +119,7 @@ def prevention(
     from models.plans import PlanError
     from service.cli.context import engine
     from service.cli.context import scorer as champion_scorer
+    from service.cli.registry import today as registry_today
     from service.engine.plans import plan_prevention
 
     policy = _policy(policy_file)
@@ -128,7 +129,7 @@ def prevention(
         typer.echo(f"refused: {book}: {exc}", err=True)
         raise typer.Exit(REFUSED) from None
     scorer = champion_scorer()
-    day = as_of.date() if as_of else dt.date.today()
+    day = as_of.date() if as_of else registry_today()  # the registry's day, in its zone
     try:
         with Session(engine()) as session, session.begin():
             answer = plan_prevention(
