@@ -379,6 +379,10 @@ class RegistryIndex:
         codes = list(self.uscc_ids)
         return InForceOn({day: by_code(self.in_force(codes, day)) for day in dict.fromkeys(dates)})
 
+    def views(self) -> tuple[InForce, ...]:
+        """Each interval's entry as a check shows it, in the flat arrays' order."""
+        return tuple(self._view(iv) for iv in self.a_items)
+
     def _view(self, iv: Interval) -> InForce:
         if iv.view is None:
             iv.view = self._make_view(iv.entry_id, iv.status, self.acts[iv.entry_id], iv.start)
