@@ -5,8 +5,9 @@ A background task reads the chain head and the last load at most every ``refresh
 thread), and replaces the frozen registry whole when either moved; a registry action made
 through this process refreshes it before its own answer is given, so whoever acted sees it in
 the next check. Another process's actions are seen within ``refresh_ms``. The frozen registry
-holds the enterprises of the codes asked about so far: a code new to it is answered from the
-database once, and read by the next refresh. When a refresh fails,
+holds every enterprise's versions, read once per load (up to ``registry.index.FIRMS_MAX`` codes;
+beyond, those of the codes asked about so far: a code new to it is answered from the database
+once, and read by the next refresh). When a refresh fails,
 or none has succeeded for ten intervals, there is no frozen registry and checks take the
 database path.
 """
@@ -66,6 +67,8 @@ class Snapshots:
         try:
             with self.sessions() as session, session.begin():
                 index = self._index.refresh(session)  # brought up to the head read now
+                if not index.firms:  # a new load (or the first refresh): every enterprise
+                    index.hold_all(session)
                 if wanted:  # their enterprise versions, read once per code and load
                     index.held(session, wanted, dt.date.max, index.load)
                 with index.lock:
