@@ -15,13 +15,14 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from features.uscc import SHAPE, check_character, shape_problem
 from registry.errors import InputError
+from registry.frozen import Frozen
 from registry.index import MARKER, InForce, Known, by_code, index_for
 from registry.policy import DOMAINS, Policy, find_policy, policies
 from registry.status import Act, EntryStatus, status
@@ -169,8 +170,55 @@ def check(
     index = index_for(session)
     codes = [str(u).strip().upper() for u in usccs]
     distinct = list(dict.fromkeys(codes))
-    found = by_code(index.in_force(distinct, as_of, known))
     firms = index.held(session, distinct, as_of, (known or index.known).load)
+    return _answers(index, firms, codes, domain, as_of, known, refs, grades)
+
+
+def check_frozen(
+    frozen: Frozen,
+    *,
+    usccs: Sequence[str],
+    domain: str,
+    as_of: dt.date,
+    refs: Sequence[str | None] | None = None,
+    grades: Mapping[str, str] | Callable[[list[str]], Mapping[str, str]] | None = None,
+) -> list[Check] | None:
+    """:func:`check` answered from ``frozen`` (the registry as known at ``frozen.known``), no
+    database read; None when ``frozen`` has not read the enterprise versions of some code."""
+    if domain not in DOMAINS:
+        raise InputError(f"domain: unknown {domain!r}; domains: {list(DOMAINS)}")
+    if len(usccs) > MAX_CODES:
+        raise InputError(f"usccs: at most {MAX_CODES} codes per check, got {len(usccs)}")
+    if refs is not None and len(refs) != len(usccs):
+        raise InputError("refs: one per code")
+    codes = [str(u).strip().upper() for u in usccs]
+    firms = frozen.held(list(dict.fromkeys(codes)), as_of)
+    if firms is None:
+        return None
+    return _answers(frozen, firms, codes, domain, as_of, None, refs, grades)
+
+
+class Source(Protocol):
+    """What a check reads the registry through: the live index or a frozen one."""
+
+    def in_force(
+        self, usccs: Sequence[str], as_of: dt.date, known: Known | None = None
+    ) -> list[InForce]: ...
+
+    def ever_published(self, uscc: str, as_of: dt.date, known: Known | None = None) -> bool: ...
+
+
+def _answers(
+    index: Source,
+    firms: Mapping[str, str | None],
+    codes: list[str],
+    domain: str,
+    as_of: dt.date,
+    known: Known | None,
+    refs: Sequence[str | None] | None,
+    grades: Mapping[str, str] | Callable[[list[str]], Mapping[str, str]] | None,
+) -> list[Check]:
+    found = by_code(index.in_force(list(dict.fromkeys(codes)), as_of, known))
     out: list[Check] = []
     for i, code in enumerate(codes):
         ref = refs[i] if refs is not None else None

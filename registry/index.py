@@ -296,6 +296,22 @@ class RegistryIndex:
                     break
         return out
 
+    def hold_all(self, session: Session) -> None:
+        """Read the enterprise versions of every code the event store holds (at most
+        ``FIRMS_MAX`` codes: none beyond), so that :meth:`held` reads nothing more until the
+        next load."""
+        e = Enterprise
+        if (session.scalar(select(func.count(func.distinct(e.uscc)))) or 0) > FIRMS_MAX:
+            return
+        found: dict[str, list[tuple[dt.date, int, str | None]]] = {}
+        for code, known_from, load_id, firm in session.execute(
+            select(e.uscc, e.known_from, e.load_id, e.name).order_by(
+                e.uscc, e.known_from, e.version_id
+            )
+        ):
+            found.setdefault(code, []).append((known_from, load_id, firm))
+        self.firms.update((u, tuple(v)) for u, v in found.items())
+
     def _recorded_entries(self, session: Session, missing: list[str]) -> None:
         """Entries whose row is gone (deleted by hand: ``verify`` names it) as their propose
         action recorded them: the chain, not the table, says what was listed."""
@@ -378,6 +394,10 @@ class RegistryIndex:
         stand-in for the index where no database is at hand (Spark executors)."""
         codes = list(self.uscc_ids)
         return InForceOn({day: by_code(self.in_force(codes, day)) for day in dict.fromkeys(dates)})
+
+    def views(self) -> tuple[InForce, ...]:
+        """Each interval's entry as a check shows it, in the flat arrays' order."""
+        return tuple(self._view(iv) for iv in self.a_items)
 
     def _view(self, iv: Interval) -> InForce:
         if iv.view is None:

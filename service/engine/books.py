@@ -30,7 +30,7 @@ from features.tables import Load
 from models.explain import Scored
 from models.tariff.experience import Records
 from registry.index import by_code, index_for
-from service.engine.decisions import Batch, Scorer, score_batch
+from service.engine.decisions import Batch, Listings, Scorer, score_batch
 from service.store.db import unhurried
 
 log = logging.getLogger(__name__)
@@ -71,12 +71,16 @@ class Book:
     def batch(self, session: Session, usccs: Sequence[str]) -> Batch | None:
         """The batch of ``usccs`` as :func:`score_batch` would compute it (listings read now);
         None when some code is not in the book (not an enterprise known on the day)."""
+        return self.batch_of(usccs, index_for(session))
+
+    def batch_of(self, usccs: Sequence[str], listings: Listings) -> Batch | None:
+        """:meth:`batch`, the listings in force read from ``listings``."""
         rows = [self.rows.get(u) for u in usccs]
         if any(r is None for r in rows):
             return None
-        listings = by_code(index_for(session).in_force(usccs, self.as_of))
+        found = by_code(listings.in_force(usccs, self.as_of))
         taken = self.scored.take(np.array(rows, dtype=np.int64))
-        return Batch(list(usccs), self.as_of, taken, listings, set(self.grave.intersection(usccs)))
+        return Batch(list(usccs), self.as_of, taken, found, set(self.grave.intersection(usccs)))
 
 
 class Books:
@@ -149,6 +153,14 @@ class Books:
                 if self._books.get(as_of) is book:
                     del self._books[as_of]
             self._build_later(scorer, as_of)
+            return None
+        return book
+
+    def kept(self, scorer: Scorer, as_of: dt.date, load: int) -> Book | None:
+        """The day's book when it was built by ``scorer``'s versions from load ``load``, with no
+        database read (None otherwise: :meth:`current` tells, and retires a stale one)."""
+        book = self._books.get(as_of)
+        if book is None or book.versions != scorer.versions or book.load_id != load:
             return None
         return book
 

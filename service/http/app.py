@@ -31,6 +31,7 @@ from service.engine.books import Book, Books
 from service.engine.decisions import Scorer
 from service.engine.notify.grades import announce_book
 from service.engine.notify.worker import start_worker
+from service.engine.snapshots import Snapshots
 from service.http import errors, pages
 from service.http.api import changes, decisions, keys, plans, registry, scores, watchlists
 from service.http.api.champion import Champion
@@ -141,7 +142,10 @@ def create_app(
         if (ready := app.state.champion.get()) is not None:
             app.state.books.start(ready)
         worker = start_worker(app.state.sessions, settings)
+        app.state.snapshots = Snapshots(app.state.sessions, limits.snapshot_refresh_ms)
+        app.state.snapshots.start()
         yield
+        await app.state.snapshots.stop()
         if worker is not None:
             worker.stop()
         await app.state.ledger.close()

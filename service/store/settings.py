@@ -86,6 +86,12 @@ class ServiceSettings(BaseModel):
     # whole form stays under max_body_bytes too
     attachment_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     queue_expiry_days: int = Field(default=30, ge=1)  # the regulator's queue: terms ending soon
+    # a registry check for now is answered from an in-memory copy of the registry, checked
+    # against the database's chain head at most this often (another process's registry actions
+    # are seen within it; this process's at once); checks of more codes than snapshot_codes_max
+    # are answered in the threadpool (a large answer's JSON would stall the event loop)
+    snapshot_refresh_ms: float = Field(default=200.0, gt=0)
+    snapshot_codes_max: int = Field(default=100, ge=0)
 
 
 class RegistrySettings(BaseModel):

@@ -138,9 +138,14 @@ def check_output(
         known=known,
         grades=grades,
     )
+    return check_result(inputs, found)
+
+
+def check_result(inputs: dict[str, Any], found: list[Check]) -> dict[str, Any]:
+    """A registry check's output from its inputs and its answers."""
     return {
         "domain": inputs["domain"],
-        "as_of": as_of.isoformat(),
+        "as_of": dt.date.fromisoformat(inputs["as_of"]).isoformat(),
         "known_at": inputs["known_at"],
         "results": [_check_item(c) for c in found],
     }

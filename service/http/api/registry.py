@@ -18,7 +18,12 @@ from registry.tables import Entry
 from service.engine.filings import act_as
 from service.engine.keys import Principal, require_subject
 from service.engine.ledger import Row
-from service.http.api.checking import decide_check
+from service.http.api.checking import (
+    decide_check,
+    decide_check_frozen,
+    frozen_for,
+    registry_changed,
+)
 from service.http.api.deps import LimitsDep, SessionDep, today_of
 from service.http.api.inputs import Day, Line
 from service.http.api.responses import answer_recorded, errors
@@ -52,6 +57,16 @@ async def registry_check(
     grade-A enterprise, the incentives; one result per code in the order asked; recorded in the
     decision ledger."""
     codes, refs = body.codes()
+    if (frozen := frozen_for(request, session, body.known_at, len(codes))) is not None:
+        found = decide_check_frozen(
+            request, principal, frozen, codes=codes, refs=refs, domain=body.domain,
+            as_of=body.as_of,
+        )  # fmt: skip
+        if found is not None:
+            output, row = found
+            content = CheckOut.model_validate({**output, "decision_id": row.decision_id})
+            await request.app.state.ledger.append(row)
+            return Response(content.model_dump_json(), media_type="application/json")
 
     def answer() -> tuple[CheckOut, Row]:
         output, row = decide_check(
@@ -180,4 +195,5 @@ def registry_action(
             status=EntryStatusOut.model_validate(asdict(status(acts, on=today))),
             allowed_actions=sorted(allowed_actions(acts, on=today)),
         )
+    registry_changed(request, session)
     return out

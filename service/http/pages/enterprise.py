@@ -23,6 +23,7 @@ from service.engine.errors import NotFound, ServiceError
 from service.engine.filings import ENTERPRISE_FILINGS, act_as
 from service.engine.keys import Principal
 from service.http.api.answers import answered, score_output, score_reasons
+from service.http.api.checking import registry_changed
 from service.http.api.deps import SessionDep, today_of
 from service.http.pages import forms
 from service.http.pages.chart import chart
@@ -218,6 +219,7 @@ def _file(request: Request, session: Session, uscc: str, lang: Lang, form: Poste
             request, session, uscc, lang, None, "enterprise.html",
             refused=refusal_text(why, lang), status=refusal_status(why),
         )  # fmt: skip
+    registry_changed(request, session)
     action = f.get("action", "")
     return RedirectResponse(
         f"/enterprises/{uscc}?lang={lang}&filed={action}#filings", status_code=303

@@ -20,6 +20,7 @@ from registry.status import allowed_actions, status
 from registry.tables import Entry
 from service.engine.errors import ServiceError
 from service.engine.filings import ENTERPRISE_FILINGS, act_as
+from service.http.api.checking import registry_changed
 from service.http.api.deps import SessionDep, today_of
 from service.http.pages import forms
 from service.http.pages.entries import policy_of, record
@@ -197,6 +198,7 @@ def _act(
             request, session, entry_id, lang,
             refused=refusal_text(why, lang), status_code=refusal_status(why),
         )  # fmt: skip
+    registry_changed(request, session)
     return RedirectResponse(
         f"/registry/entries/{entry_id}?lang={lang}&done={action}", status_code=303
     )
