@@ -70,21 +70,21 @@ class Frozen:
 
 
 def freeze(index: RegistryIndex, previous: Frozen | None = None) -> Frozen:
-    """The index as it is now (call it holding ``index.lock``, after a refresh). What
-    ``previous`` already froze at the same prefix is taken over."""
+    """The index as it is now (call it holding ``index.lock``, after a refresh): ``previous``
+    itself when nothing moved; what ``previous`` already froze at the same prefix is taken over
+    when only more enterprises were read."""
     known = index.known
-    firms: Mapping[str, Firm] = dict(index.firms)
-    if (
-        previous is not None
-        and previous.known == known
-        and previous.chain == f"{index.length}:{index.head}"
-        and previous.loaded_at == index.loaded_at
-    ):
+    firms: Mapping[str, Firm]
+    if previous is not None and _same_prefix(previous, index):
+        if len(previous.firms) == len(index.firms):
+            return previous  # nothing moved, and no enterprise read since
+        firms = MappingProxyType(dict(index.firms))
         return Frozen(
-            known, previous.chain, previous.loaded_at, MappingProxyType(firms),
+            known, previous.chain, previous.loaded_at, firms,
             previous.uscc_ids, previous.a_uscc, previous.a_start, previous.a_end,
             previous.views, previous.published,
         )  # fmt: skip
+    firms = dict(index.firms)
     published: dict[str, dt.date] = {}
     for uscc, ids in index.by_uscc.items():
         days = [
@@ -106,6 +106,15 @@ def freeze(index: RegistryIndex, previous: Frozen | None = None) -> Frozen:
         a_end=_read_only(index.a_end),
         views=index.views(),
         published=MappingProxyType(published),
+    )
+
+
+def _same_prefix(frozen: Frozen, index: RegistryIndex) -> bool:
+    """Whether ``frozen`` was taken at the chain head and load ``index`` is at."""
+    return (
+        frozen.known == index.known
+        and frozen.chain == f"{index.length}:{index.head}"
+        and frozen.loaded_at == index.loaded_at
     )
 
 

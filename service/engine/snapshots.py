@@ -73,17 +73,7 @@ class Snapshots:
                     index.held(session, wanted, dt.date.max, index.load)
                 with index.lock:
                     started = time.monotonic()
-                    previous = self._frozen
-                    if (
-                        previous is not None
-                        and previous.known == index.known
-                        and previous.chain == f"{index.length}:{index.head}"
-                        and previous.loaded_at == index.loaded_at
-                        and len(previous.firms) == len(index.firms)
-                    ):
-                        fresh = previous
-                    else:
-                        fresh = freeze(index, previous)
+                    fresh = freeze(index, self._frozen)
         except Exception:
             with self._lock:
                 self._frozen = None
